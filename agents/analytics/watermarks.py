@@ -1,0 +1,55 @@
+"""Merge bars from several tick partitions into complete event-time intervals.
+
+Each tick partition reports the bars it closed and its watermark (the event time up
+to which it is complete). An interval ending at ``end`` is complete once the
+watermark of every expected partition is >= ``end``: only then are all of its bars
+known, whatever the order in which the partitions' messages arrived. This makes the
+result independent of how ticks were spread over partitions and of arrival order.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from streams.records import Bar, BarFrame
+
+
+class IntervalMerger:
+    """Buffers bars per interval end until all expected partitions have passed it."""
+
+    def __init__(self, partitions: Iterable[int]) -> None:
+        self._watermarks: dict[int, int] = {p: -1 for p in partitions}
+        if not self._watermarks:
+            raise ValueError("IntervalMerger needs at least one expected partition")
+        self._pending: dict[int, list[Bar]] = defaultdict(list)
+        self.emitted_through = -1
+        self.stale = 0
+
+    @property
+    def watermark(self) -> int:
+        """Event time through which every expected partition is complete."""
+        return min(self._watermarks.values())
+
+    def add(self, frame: BarFrame) -> list[tuple[int, list[Bar]]]:
+        """Take one partition's frame; return newly complete (end, bars) in time order.
+
+        Frames from partitions that are not expected are ignored (their symbols are
+        outside the universe). Bars for an interval that was already emitted cannot
+        change it any more: they are dropped, and ``stale`` counts them.
+        """
+        if frame.partition not in self._watermarks:
+            return []
+        for bar in frame.bars:
+            if bar.end > self.emitted_through:
+                self._pending[bar.end].append(bar)
+            else:
+                self.stale += 1
+        if frame.watermark > self._watermarks[frame.partition]:
+            self._watermarks[frame.partition] = frame.watermark
+        through = self.watermark
+        ready = sorted(end for end in self._pending if end <= through)
+        out = [(end, sorted(self._pending.pop(end), key=lambda b: b.symbol)) for end in ready]
+        if ready:
+            self.emitted_through = ready[-1]
+        return out

@@ -1,0 +1,1 @@
+"""The websocket gateway: rotation.metrics and rotation.signals fanned out to subscribers."""

@@ -1,0 +1,1 @@
+"""The data in motion: records, topics, the Faust app, tick sources, broker, config, CLI."""

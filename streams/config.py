@@ -1,0 +1,211 @@
+"""The universe configuration (symbols, groups, pairs, parameters, simulator regimes).
+
+A TOML file; the default ships inside the package (``streams/universe.toml``) and
+``ROTATION_CONFIG`` or ``--config`` points at another. Errors name the file and the
+key so a user can fix them without reading a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG_NAME = "universe.toml"
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing, unreadable or holds a bad value."""
+
+
+@dataclass(frozen=True)
+class SymbolSpec:
+    symbol: str
+    price: float
+    beta_market: float
+    beta_size: float
+    beta_tech: float
+    vol: float
+
+
+@dataclass(frozen=True)
+class PairSpec:
+    name: str
+    numerator: str
+    denominator: str
+
+
+@dataclass(frozen=True)
+class Regime:
+    name: str
+    days: int
+    market_pct: float
+    size_pct: float
+    tech_pct: float
+
+
+@dataclass(frozen=True)
+class RelativeStrengthParams:
+    sma_bars: int
+    change_bars: int
+    hysteresis_pct: float
+    cooldown_bars: int
+
+
+@dataclass(frozen=True)
+class SimulatorParams:
+    start: datetime
+    session_seconds: int
+    tick_interval_seconds: float
+    frame_max_ticks: int
+    regimes: tuple[Regime, ...]
+
+
+@dataclass(frozen=True)
+class Universe:
+    symbols: dict[str, SymbolSpec]
+    groups: dict[str, tuple[str, ...]]
+    pairs: tuple[PairSpec, ...]
+    bar_seconds: int
+    relative_strength: RelativeStrengthParams
+    simulator: SimulatorParams
+    source: str
+
+    def members(self, name: str) -> tuple[str, ...]:
+        """The symbols behind a pair leg: a group's members, or the symbol itself."""
+        return self.groups.get(name, (name,))
+
+
+def default_config_path() -> Path:
+    return Path(str(resources.files("streams").joinpath(DEFAULT_CONFIG_NAME)))
+
+
+def load_universe(path: str | os.PathLike[str] | None = None) -> Universe:
+    """Read and validate a universe file (default: ``ROTATION_CONFIG`` or the shipped one)."""
+    chosen = Path(path or os.environ.get("ROTATION_CONFIG") or default_config_path())
+    try:
+        raw = tomllib.loads(chosen.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{chosen}: no such configuration file") from None
+    except OSError as exc:
+        raise ConfigError(f"{chosen}: cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{chosen}: not valid TOML: {exc}") from None
+    return _parse(raw, str(chosen))
+
+
+def _get(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    if key not in table:
+        raise ConfigError(f"{where}: missing key '{key}'")
+    value = table[key]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise ConfigError(
+            f"{where}: key '{key}' must be {kind.__name__}, got {type(value).__name__} {value!r}"
+        )
+    return value
+
+
+def _positive(value: float, key: str, where: str) -> None:
+    if value <= 0:
+        raise ConfigError(f"{where}: key '{key}' must be > 0, got {value!r}")
+
+
+def _parse(raw: dict[str, Any], source: str) -> Universe:
+    symbols: dict[str, SymbolSpec] = {}
+    for sym, spec in _get(raw, "symbols", dict, source).items():
+        where = f"{source}: [symbols.{sym}]"
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{where}: must be a table")
+        price = _get(spec, "price", float, where)
+        _positive(price, "price", where)
+        vol = _get(spec, "vol", float, where)
+        _positive(vol, "vol", where)
+        symbols[sym] = SymbolSpec(
+            sym,
+            price,
+            _get(spec, "beta_market", float, where),
+            _get(spec, "beta_size", float, where),
+            _get(spec, "beta_tech", float, where),
+            vol,
+        )
+
+    groups: dict[str, tuple[str, ...]] = {}
+    for name, members in _get(raw, "groups", dict, source).items():
+        where = f"{source}: [groups] {name}"
+        if not isinstance(members, list) or not members:
+            raise ConfigError(f"{where}: must be a non-empty list of symbols")
+        unknown = [m for m in members if m not in symbols]
+        if unknown:
+            raise ConfigError(f"{where}: unknown symbols {unknown} (add them to [symbols])")
+        groups[name] = tuple(members)
+
+    pairs = []
+    for i, spec in enumerate(_get(raw, "pairs", list, source)):
+        where = f"{source}: [[pairs]] #{i + 1}"
+        pair = PairSpec(
+            _get(spec, "name", str, where),
+            _get(spec, "numerator", str, where),
+            _get(spec, "denominator", str, where),
+        )
+        for leg in (pair.numerator, pair.denominator):
+            if leg not in symbols and leg not in groups:
+                raise ConfigError(f"{where}: '{leg}' is neither a symbol nor a group")
+        pairs.append(pair)
+
+    bars = _get(raw, "bars", dict, source)
+    bar_seconds = _get(bars, "seconds", int, f"{source}: [bars]")
+    _positive(bar_seconds, "seconds", f"{source}: [bars]")
+
+    where = f"{source}: [relative_strength]"
+    rs = _get(raw, "relative_strength", dict, source)
+    rs_params = RelativeStrengthParams(
+        _get(rs, "sma_bars", int, where),
+        _get(rs, "change_bars", int, where),
+        _get(rs, "hysteresis_pct", float, where),
+        _get(rs, "cooldown_bars", int, where),
+    )
+    _positive(rs_params.sma_bars, "sma_bars", where)
+    _positive(rs_params.change_bars, "change_bars", where)
+    if rs_params.hysteresis_pct < 0 or rs_params.cooldown_bars < 0:
+        raise ConfigError(f"{where}: hysteresis_pct and cooldown_bars must be >= 0")
+
+    where = f"{source}: [simulator]"
+    sim = _get(raw, "simulator", dict, source)
+    try:
+        start = datetime.fromisoformat(_get(sim, "start", str, where))
+    except ValueError:
+        raise ConfigError(f"{where}: key 'start' must be an ISO 8601 time with offset") from None
+    if start.tzinfo is None:
+        raise ConfigError(f"{where}: key 'start' needs a UTC offset, e.g. -04:00")
+    regimes = []
+    for i, spec in enumerate(_get(sim, "regimes", list, where)):
+        rwhere = f"{source}: [[simulator.regimes]] #{i + 1}"
+        regime = Regime(
+            _get(spec, "name", str, rwhere),
+            _get(spec, "days", int, rwhere),
+            _get(spec, "market_pct", float, rwhere),
+            _get(spec, "size_pct", float, rwhere),
+            _get(spec, "tech_pct", float, rwhere),
+        )
+        _positive(regime.days, "days", rwhere)
+        regimes.append(regime)
+    sim_params = SimulatorParams(
+        start,
+        _get(sim, "session_seconds", int, where),
+        _get(sim, "tick_interval_seconds", float, where),
+        _get(sim, "frame_max_ticks", int, where),
+        tuple(regimes),
+    )
+    _positive(sim_params.session_seconds, "session_seconds", where)
+    _positive(sim_params.tick_interval_seconds, "tick_interval_seconds", where)
+    _positive(sim_params.frame_max_ticks, "frame_max_ticks", where)
+    if not regimes:
+        raise ConfigError(f"{where}: at least one [[simulator.regimes]] is needed")
+
+    return Universe(symbols, groups, tuple(pairs), bar_seconds, rs_params, sim_params, source)

@@ -1,0 +1,62 @@
+"""Child processes that never outlive their parent.
+
+Every process the project spawns (the embedded broker, the worker, the feed, the
+gateway) is started through :func:`spawn`: on Linux the kernel sends it SIGTERM when
+the parent dies, even by SIGKILL, so no orphan is left behind; :func:`stop` ends it
+politely, then by force.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from typing import IO, Any
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    # Ctrl-C in the terminal goes to the parent, which stops its children in order.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def spawn(
+    argv: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    stdout: IO[Any] | int | None = None,
+    stderr: IO[Any] | int | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` as a child that is terminated when this process dies."""
+    return subprocess.Popen(
+        list(argv),
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+        stdout=stdout,
+        stderr=stderr,
+        preexec_fn=_die_with_parent,
+    )
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> int:
+    """SIGTERM, wait up to ``timeout`` seconds, then SIGKILL; return the exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def rotation_command(*args: str) -> list[str]:
+    """The argv that runs a ``rotation`` subcommand with this interpreter."""
+    return [sys.executable, "-m", "streams.cli", *args]

@@ -1,0 +1,218 @@
+"""``rotation up``: the whole system from one command, and nothing left behind.
+
+Starts the broker (embedded Tansu unless ``KAFKA_BOOTSTRAP`` is set), creates the
+topics, then the worker, the gateway and the simulator feed as child processes
+(their output goes to ``--log-dir``; in ``--headless`` mode it is echoed too), and
+runs the monitor in the foreground, or a headless signal log. On exit, by
+``--duration``, Ctrl-C, SIGTERM or an error, it stops the children in reverse order
+and then the broker; children also die with this process if it is killed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+from streams import processes
+from streams.admin import ensure_topics
+from streams.broker import broker
+from streams.config import load_universe
+
+_NOTEWORTHY = re.compile(r"WARNING|ERROR|CRITICAL|Traceback|Error:")
+
+
+class Child:
+    """A ``rotation`` subcommand in a child process, its output copied to a log file."""
+
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        env: dict[str, str],
+        log_dir: Path,
+        echo: IO[str] | None,
+        started: float,
+        verbose: bool = False,
+    ) -> None:
+        self.name = name
+        self.verbose = verbose
+        self.ready_after: float | None = None
+        self._started = started
+        self._log = open(log_dir / f"{name}.log", "w", encoding="utf-8")  # noqa: SIM115
+        self.proc = processes.spawn(
+            processes.rotation_command(*args),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        self._echo = echo
+        self._reader = threading.Thread(target=self._pump, name=f"{name}-log", daemon=True)
+        self._reader.start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip()
+            self._log.write(line + "\n")
+            self._log.flush()
+            if self.ready_after is None and ("worker ready in" in line or "listening on" in line):
+                self.ready_after = time.monotonic() - self._started
+                print(
+                    f"[up] {self.name} ready {self.ready_after:.2f} s after start ({line.strip()})",
+                    flush=True,
+                )
+            if self._echo is not None and (self.verbose or _NOTEWORTHY.search(line)):
+                print(f"[{self.name}] {line}", file=self._echo, flush=True)
+
+    def failed(self) -> str | None:
+        code = self.proc.poll()
+        if code is None:
+            return None
+        return f"{self.name} exited with status {code}; see {self._log.name}"
+
+    def stop(self) -> None:
+        processes.stop(self.proc)
+        self._reader.join(timeout=2)
+        self._log.close()
+
+
+def _wait_for_port(port: int, children: list[Child], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for child in children:
+            if problem := child.failed():
+                raise RuntimeError(problem)
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"gateway did not listen on port {port} within {timeout:.0f} s")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run_up(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    load_universe(args.config)  # fail fast, before anything starts, on a bad config
+    log_dir = Path(args.log_dir)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, _interrupt)
+    children: list[Child] = []
+    echo = sys.stdout if args.headless else None
+    try:
+        with broker(log_path=log_dir / "broker.log") as bootstrap:
+            print(
+                f"[up] broker {bootstrap} ready after {time.monotonic() - started:.2f} s",
+                flush=True,
+            )
+            try:
+                return _run_stack(args, bootstrap, children, log_dir, echo, started)
+            finally:
+                # Children first, while the broker still answers their last flush.
+                for child in reversed(children):
+                    child.stop()
+    except KeyboardInterrupt:
+        return 0
+    except RuntimeError as exc:
+        print(f"rotation up: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        print(
+            f"[up] stopped after {time.monotonic() - started:.1f} s; logs in {log_dir}", flush=True
+        )
+
+
+def _run_stack(
+    args: argparse.Namespace,
+    bootstrap: str,
+    children: list[Child],
+    log_dir: Path,
+    echo: IO[str] | None,
+    started: float,
+) -> int:
+    asyncio.run(ensure_topics(bootstrap))
+    env = {"KAFKA_BOOTSTRAP": bootstrap, "PYTHONUNBUFFERED": "1"}
+    config = ["--config", args.config] if args.config else []
+    sim = ["--seed", str(args.seed), "--speed", str(args.speed)]
+    # The gateway first: a subscriber is then never later than the first metrics.
+    children.append(
+        Child("gateway", ["gateway", "--port", str(args.gateway_port)], env, log_dir, echo, started)
+    )
+    children.append(Child("worker", ["worker", *config], env, log_dir, echo, started))
+    children.append(Child("feed", ["feed", "sim", *config, *sim], env, log_dir, echo, started))
+    _wait_for_port(args.gateway_port, children)
+    url = f"ws://127.0.0.1:{args.gateway_port}/ws"
+
+    def watchdog() -> str | None:
+        return next((p for c in children if (p := c.failed())), None)
+
+    if args.headless:
+        problem = asyncio.run(_headless(url, args.duration, started, watchdog))
+    else:
+        from monitor.app import RotationMonitor
+
+        app = RotationMonitor(url, exit_after=args.duration, watchdog=watchdog)
+        app.run()
+        problem = app.problem
+    if problem:
+        print(f"rotation up: error: {problem}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _headless(url: str, duration: float | None, started: float, watchdog) -> str | None:
+    """Log every signal until ``duration``; return a problem description, if any."""
+    from gateway.client import GatewayClient
+
+    first_metrics = first_signal = False
+
+    async def log_signals() -> None:
+        nonlocal first_metrics, first_signal
+        async for kind, payload in GatewayClient(url).events():
+            if kind == "status":
+                print(f"[up] gateway {payload}", flush=True)
+                continue
+            if payload.get("type") == "metrics" and not first_metrics:
+                first_metrics = True
+                print(
+                    f"[up] first metrics {time.monotonic() - started:.2f} s after start", flush=True
+                )
+            elif payload.get("type") == "signal":
+                if not first_signal:
+                    first_signal = True
+                    print(
+                        f"[up] first signal {time.monotonic() - started:.2f} s after start",
+                        flush=True,
+                    )
+                data = payload["data"]
+                print(
+                    f"SIGNAL {data['kind']} {data['subject']} {data['direction']} "
+                    f"score={data['score']:.2f} id={data['id']} :: {data['summary']}",
+                    flush=True,
+                )
+
+    task = asyncio.create_task(log_signals())
+    try:
+        while duration is None or time.monotonic() - started < duration:
+            if problem := watchdog():
+                return problem
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.2)
+        return None
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
