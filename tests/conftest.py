@@ -1,0 +1,54 @@
+"""Session fixtures: the real embedded broker, and the system running on it."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from streams.broker import embedded_broker, free_port
+from streams.up import Child
+from tests.helpers import wait_for_port
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Bootstrap address of a Tansu broker started for this test session."""
+    log = tmp_path_factory.mktemp("broker") / "broker.log"
+    with embedded_broker(log_path=log) as (bootstrap, _proc):
+        yield bootstrap
+
+
+@dataclass
+class System:
+    bootstrap: str
+    gateway_url: str
+    children: dict[str, Child]
+    log_dir: Path
+
+
+@pytest.fixture(scope="session")
+def system(broker: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """Worker, gateway and simulator feed as real processes on the session broker."""
+    log_dir = tmp_path_factory.mktemp("system")
+    env = {"KAFKA_BOOTSTRAP": broker, "PYTHONUNBUFFERED": "1"}
+    port = free_port()
+    started = time.monotonic()
+    verbose = bool(os.environ.get("ROTATION_TEST_ECHO"))
+    echo = sys.stderr if verbose else None
+    children = {
+        "gateway": Child("gateway", ["gateway", "--port", str(port)], env, log_dir, echo, started),
+        "worker": Child("worker", ["worker"], env, log_dir, echo, started),
+        "feed": Child("feed", ["feed", "sim", "--seed", "7"], env, log_dir, echo, started),
+    }
+    try:
+        wait_for_port(port)
+        yield System(broker, f"ws://127.0.0.1:{port}/ws", children, log_dir)
+    finally:
+        for child in reversed(children.values()):
+            child.stop()

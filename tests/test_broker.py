@@ -1,0 +1,74 @@
+"""The embedded broker: starts on a free loopback port, answers Kafka, stops without trace."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from streams.broker import api_versions_probe, broker, embedded_broker
+
+
+def test_embedded_broker_answers_and_is_gone_after_the_block():
+    with embedded_broker() as (bootstrap, proc):
+        assert bootstrap.startswith("127.0.0.1:")
+        api_versions_probe(bootstrap)
+        pid = proc.pid
+    assert proc.poll() is not None
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    with pytest.raises(OSError):
+        api_versions_probe(bootstrap)
+
+
+def test_configured_bootstrap_spawns_nothing(monkeypatch):
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", "kafka.example:9092")
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    with broker() as bootstrap:
+        assert bootstrap == "kafka.example:9092"
+        after = {p.pid for p in psutil.Process().children(recursive=True)}
+    assert after == before
+
+
+def test_rotation_broker_command_runs_and_stops_on_sigterm_and_ctrl_c():
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "broker", "--port", "0"],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        try:
+            line = proc.stdout.readline()
+            assert "broker ready: KAFKA_BOOTSTRAP=127.0.0.1:" in line
+            bootstrap = line.split("KAFKA_BOOTSTRAP=")[1].split()[0]
+            api_versions_probe(bootstrap)
+            tansu = psutil.Process(proc.pid).children()
+            assert len(tansu) == 1
+            proc.send_signal(stop_signal)
+            assert proc.wait(timeout=15) == 0
+            time.sleep(0.2)
+            assert not tansu[0].is_running() or tansu[0].status() == psutil.STATUS_ZOMBIE
+        finally:
+            proc.kill()
+
+
+def test_broker_dies_with_a_killed_parent():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streams.cli", "broker", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert "broker ready" in proc.stdout.readline()
+        (tansu,) = psutil.Process(proc.pid).children()
+        proc.kill()  # SIGKILL: no cleanup code runs in the parent
+        proc.wait()
+        tansu.wait(timeout=10)
+        assert not tansu.is_running()
+    finally:
+        proc.kill()

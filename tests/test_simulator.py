@@ -1,0 +1,86 @@
+"""The simulator: deterministic, near real prices, and the great rotation it promises."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+
+import numpy as np
+import pytest
+
+from streams.config import load_universe
+from streams.simulator import Simulator
+
+REQUIRED = ["SPY", "QQQ", "IWM", "RSP", "AAPL", "MSFT", "NVDA", "GOOGL", "AMZN", "META", "TSLA", "GRC", "WLDN", "HCI", "PSTL", "DRH"]
+
+
+@pytest.fixture(scope="module")
+def universe():
+    return load_universe()
+
+
+def test_default_universe_holds_the_required_symbols(universe):
+    assert set(REQUIRED) <= set(universe.symbols)
+    assert set(universe.groups["mega_cap_tech"]) == {
+        "AAPL",
+        "MSFT",
+        "NVDA",
+        "GOOGL",
+        "AMZN",
+        "META",
+        "TSLA",
+    }
+    assert {"GRC", "WLDN", "HCI", "PSTL", "DRH"} <= set(universe.groups["small_caps"])
+
+
+def test_same_seed_same_ticks_other_seed_other_ticks(universe):
+    a = next(Simulator(universe, seed=11).sessions(1))
+    b = next(Simulator(universe, seed=11).sessions(1))
+    c = next(Simulator(universe, seed=12).sessions(1))
+    for field in ("ts", "symbol", "price", "size"):
+        assert np.array_equal(getattr(a, field), getattr(b, field))
+    assert not np.array_equal(a.price[:100], c.price[:100])
+
+
+def test_ticks_are_time_ordered_within_the_session_and_prices_start_near_config(universe):
+    sim = Simulator(universe, seed=5)
+    session = next(sim.sessions(1))
+    assert np.all(np.diff(session.ts) >= 0)
+    for i, symbol in enumerate(sim.symbols):
+        first = session.price[session.symbol == i][0]
+        assert first == pytest.approx(universe.symbols[symbol].price, rel=0.03), symbol
+
+
+def test_ticks_fall_in_weekday_sessions_only(universe):
+    eastern = timezone(timedelta(hours=-4))  # the configured start's offset
+    for session in Simulator(universe, seed=1).sessions(7):
+        for ts in (session.ts[0], session.ts[-1]):
+            local = datetime.fromtimestamp(ts / 1e6, eastern)
+            assert local.weekday() < 5
+            assert time(9, 30) <= local.time() < time(16, 0)
+
+
+def _close_of(session, sim, symbol):
+    return session.price[session.symbol == sim.symbols.index(symbol)][-1]
+
+
+def test_great_rotation_small_caps_lead_mega_cap_tech_lags(universe):
+    """Over the 26-day rotation regime IWM gains about 8% against a slightly negative QQQ.
+
+    The regime's expected returns are IWM +8.3% and QQQ -1.6% (factor loadings times
+    factor drifts); the mean over seeds must be near them.
+    """
+    lead, iwm_returns, qqq_returns = [], [], []
+    for seed in range(6):
+        sim = Simulator(universe, seed=seed)
+        closes = {}
+        for session in sim.sessions(30):
+            if session.day in (3, 29):  # last day before and last day of the rotation
+                closes[session.day] = {s: _close_of(session, sim, s) for s in ("IWM", "QQQ")}
+        iwm = closes[29]["IWM"] / closes[3]["IWM"] - 1
+        qqq = closes[29]["QQQ"] / closes[3]["QQQ"] - 1
+        iwm_returns.append(iwm)
+        qqq_returns.append(qqq)
+        lead.append(iwm - qqq)
+    assert np.mean(iwm_returns) == pytest.approx(0.083, abs=0.035)
+    assert np.mean(qqq_returns) == pytest.approx(-0.016, abs=0.035)
+    assert min(lead) > 0.04  # small caps lead in every seed

@@ -1,0 +1,164 @@
+"""The running system on the real broker: sim -> Kafka -> worker -> gateway -> clients."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+import uuid
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+from websockets.asyncio.client import connect
+
+from streams.codec import encode
+from streams.records import Tick
+from streams.topics import DEADLETTER, SIGNALS, TICKS, partition_for
+from tests.helpers import assert_valid
+
+WAIT = 120.0  # seconds: generous for a loaded 2-core machine
+
+
+def confluent_consumer(bootstrap: str, topic: str, partitions: int) -> Consumer:
+    """A consumer from a different Kafka client library than the project's (librdkafka)."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"test-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            "broker.address.family": "v4",
+        }
+    )
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    return consumer
+
+
+def poll_until(consumer: Consumer, done, timeout: float = WAIT) -> list[bytes]:
+    values: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = consumer.poll(0.5)
+        if message is None:
+            if done(values):
+                return values
+            continue
+        assert message.error() is None, message.error()
+        values.append(message.value())
+        if done(values):
+            return values
+    raise AssertionError(f"timed out after {timeout} s with {len(values)} messages")
+
+
+async def test_websocket_subscriber_gets_valid_metrics_and_a_signal(system):
+    seen: dict[str, list[int]] = {"signals": [], "metrics": []}
+    async with connect(system.gateway_url) as ws:
+        welcome = json.loads(await ws.recv())
+        assert_valid("ws.server.welcome.json", welcome)
+        await ws.send(json.dumps({"op": "subscribe", "channels": ["signals", "metrics"], "id": 1}))
+        ack = json.loads(await ws.recv())
+        assert_valid("ws.server.subscribed.json", ack)
+        assert ack == {"type": "subscribed", "channels": ["metrics", "signals"], "id": 1}
+        deadline = time.monotonic() + WAIT
+        while not (seen["signals"] and len(seen["metrics"]) >= 5):
+            assert time.monotonic() < deadline, f"no signal within {WAIT} s: {seen}"
+            message = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
+            assert_valid(f"ws.server.{message['type']}.json", message)
+            seen[message["channel"]].append(message["seq"])
+    # Live metrics follow the snapshot with gapless, increasing seq numbers.
+    metrics = seen["metrics"]
+    assert metrics[1:] == list(range(metrics[1], metrics[1] + len(metrics) - 1))
+    assert seen["signals"] == sorted(seen["signals"])
+
+
+def test_other_service_reads_valid_signals_with_confluent_kafka(system):
+    consumer = confluent_consumer(system.bootstrap, SIGNALS.name, SIGNALS.partitions)
+    try:
+        values = poll_until(consumer, lambda v: len(v) >= 1)
+    finally:
+        consumer.close()
+    for value in values:
+        document = json.loads(value)
+        assert_valid("topic.rotation.signals.json", document)
+        assert document["kind"] == "rs_crossover"
+
+
+def test_garbage_ticks_land_in_deadletter_and_the_worker_keeps_going(system):
+    partition = partition_for("IWM")
+    garbage = {
+        b"\x00\xffnot json at all": "malformed",
+        b'{"ticks": []}': "invalid",
+        b'{"symbol": "IWM", "ts": 1790000000000000, "price": -5}': "invalid",
+        encode(Tick(symbol="IWM", ts=1_000_000, price=300.0, source="test")): "late",
+        encode(Tick(symbol="QQQ", ts=1_000_000, price=700.0, source="test")): (
+            "wrong_partition" if partition_for("QQQ") != partition else "late"
+        ),
+    }
+    producer = Producer({"bootstrap.servers": system.bootstrap, "broker.address.family": "v4"})
+    for value in garbage:
+        producer.produce(TICKS.name, value=value, partition=partition)
+    producer.flush(30)
+
+    consumer = confluent_consumer(system.bootstrap, DEADLETTER.name, DEADLETTER.partitions)
+    found: dict[bytes, dict] = {}
+
+    def all_found(values: list[bytes]) -> bool:
+        for value in values[len(found_values) :]:
+            found_values.append(value)
+            letter = json.loads(value)
+            assert_valid("topic.rotation.deadletter.json", letter)
+            original = base64.b64decode(letter["original"])
+            if original in garbage:
+                found[original] = letter
+        return len(found) == len(garbage)
+
+    found_values: list[bytes] = []
+    try:
+        poll_until(consumer, all_found)
+    finally:
+        consumer.close()
+    for original, reason in garbage.items():
+        letter = found[original]
+        assert letter["reason"] == reason, letter
+        assert letter["topic"] == TICKS.name and letter["partition"] == partition
+        assert letter["detail"]
+    assert system.children["worker"].failed() is None
+
+
+async def test_metrics_keep_flowing_after_garbage(system):
+    """The worker still turns good ticks into metrics after bad input (see the test above)."""
+    producer = Producer({"bootstrap.servers": system.bootstrap, "broker.address.family": "v4"})
+    producer.produce(TICKS.name, value=b"garbage again", partition=0)
+    producer.flush(30)
+    stamps: list[int] = []
+    async with connect(system.gateway_url) as ws:
+        await ws.send(json.dumps({"op": "subscribe", "channels": ["metrics"]}))
+        deadline = time.monotonic() + WAIT
+        while len(stamps) < 20:
+            assert time.monotonic() < deadline
+            message = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
+            if message.get("type") == "metrics":
+                stamps.append(message["data"]["ts"])
+    assert stamps[-1] > stamps[1]  # event time advances past the snapshot
+    assert system.children["worker"].failed() is None
+
+
+async def test_monitor_shows_a_received_signal(system):
+    from monitor.app import RotationMonitor
+    from monitor.widgets import RelativeStrengthTable, SignalLog, StatusLine
+
+    app = RotationMonitor(system.gateway_url)
+    async with app.run_test(size=(120, 36)) as pilot:
+        log = app.query_one(SignalLog)
+        deadline = time.monotonic() + WAIT
+        while log.row_count == 0 or app.query_one(RelativeStrengthTable).row_count == 0:
+            assert time.monotonic() < deadline, "the monitor showed no signal"
+            await pilot.pause(0.2)
+        signal = log.signals[0]
+        row = log.get_row(signal["id"])
+        assert signal["subject"] in str(row[2])
+        assert str(row[1]) == "rs_crossover"
+        status = app.query_one(StatusLine)
+        assert "connected to" in status.connection
+        rs_rows = app.query_one(RelativeStrengthTable)
+        assert "IWM/QQQ" in rs_rows.rows
+        await pilot.press("q")
