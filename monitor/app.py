@@ -25,7 +25,7 @@ class RotationMonitor(App[None]):
     #rs { height: auto; max-height: 50%; }
     #signals { height: 1fr; }
     .title { color: $accent; text-style: bold; padding: 0 1; }
-    StatusLine { dock: bottom; height: 1; background: $panel; padding: 0 1; }
+    StatusLine { height: 1; background: $panel; padding: 0 1; }
     """
     BINDINGS = [Binding("q", "quit", "Quit"), Binding("p", "pause", "Pause")]
 
@@ -50,7 +50,7 @@ class RotationMonitor(App[None]):
             yield RelativeStrengthTable(id="rs")
             yield Label("Signals (newest first)", classes="title")
             yield SignalLog(id="signals")
-        yield StatusLine(id="status")
+            yield StatusLine(id="status")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import deque
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.text import Text
 from textual.widgets import DataTable, Static
@@ -21,8 +22,16 @@ def sparkline(values: list[float]) -> str:
     return "".join(SPARK[min(7, int((v - lo) / span * 8))] for v in values)
 
 
+try:
+    MARKET_TIME: tzinfo = ZoneInfo("America/New_York")
+    MARKET_TIME_LABEL = "ET"
+except ZoneInfoNotFoundError:  # no tz database on this machine
+    MARKET_TIME, MARKET_TIME_LABEL = UTC, "UTC"
+
+
 def event_time(micros: int) -> str:
-    return datetime.fromtimestamp(micros / 1e6, UTC).strftime("%Y-%m-%d %H:%M")
+    """Event time in New York market time, to the minute."""
+    return datetime.fromtimestamp(micros / 1e6, MARKET_TIME).strftime("%Y-%m-%d %H:%M")
 
 
 class RelativeStrengthTable(DataTable):
@@ -59,7 +68,7 @@ class RelativeStrengthTable(DataTable):
             )
             if name in self.rows:
                 for column, cell in zip(self.columns, cells, strict=True):
-                    self.update_cell(name, column, cell)
+                    self.update_cell(name, column, cell, update_width=True)
             else:
                 self.add_row(*cells, key=name)
 
@@ -69,7 +78,9 @@ class SignalLog(DataTable):
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
-        self.add_columns("event time", "kind", "subject", "dir", "score", "summary")
+        self.add_columns(
+            f"event time ({MARKET_TIME_LABEL})", "kind", "subject", "dir", "score", "summary"
+        )
         self.count = 0
         self.signals: list[dict[str, Any]] = []
 
@@ -102,8 +113,7 @@ class StatusLine(Static):
         self.refresh_text()
 
     def refresh_text(self) -> None:
-        when = event_time(self.event_ts) if self.event_ts else "-"
-        self.update(
-            f"{self.connection}  |  event time {when}  |  "
-            f"metrics {self.metrics}  signals {self.signals}"
-        )
+        when = f"{event_time(self.event_ts)} {MARKET_TIME_LABEL}" if self.event_ts else "-"
+        live = self.connection.startswith("connected")
+        state = "[green]● live[/]" if live else f"[yellow]○ {self.connection}[/]"
+        self.update(f"{state} | {when} | metrics {self.metrics} | signals {self.signals}")

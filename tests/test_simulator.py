@@ -10,7 +10,24 @@ import pytest
 from streams.config import load_universe
 from streams.simulator import Simulator
 
-REQUIRED = ["SPY", "QQQ", "IWM", "RSP", "AAPL", "MSFT", "NVDA", "GOOGL", "AMZN", "META", "TSLA", "GRC", "WLDN", "HCI", "PSTL", "DRH"]
+REQUIRED = [
+    "SPY",
+    "QQQ",
+    "IWM",
+    "RSP",
+    "AAPL",
+    "MSFT",
+    "NVDA",
+    "GOOGL",
+    "AMZN",
+    "META",
+    "TSLA",
+    "GRC",
+    "WLDN",
+    "HCI",
+    "PSTL",
+    "DRH",
+]
 
 
 @pytest.fixture(scope="module")
