@@ -162,3 +162,30 @@ async def test_monitor_shows_a_received_signal(system):
         rs_rows = app.query_one(RelativeStrengthTable)
         assert "IWM/QQQ" in rs_rows.rows
         await pilot.press("q")
+
+
+async def test_malformed_client_messages_get_errors_and_the_connection_stays_open(system):
+    async with connect(system.gateway_url) as ws:
+        assert json.loads(await ws.recv())["type"] == "welcome"
+        for frame, code in [
+            ("{nope", "bad_json"),
+            ('{"op": "subscribe", "channels": ["gossip"], "id": "a"}', "unknown_channel"),
+            ('{"op": "fly"}', "unknown_op"),
+            ("x" * 5000, "too_large"),
+        ]:
+            await ws.send(frame)
+            answer = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert_valid("ws.server.error.json", answer)
+            assert answer["code"] == code and answer["message"]
+        await ws.send(json.dumps({"op": "subscribe", "channels": ["signals"], "id": "b"}))
+        answer = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert answer == {"type": "subscribed", "channels": ["signals"], "id": "b"}
+
+
+def test_gateway_health_endpoint_reports_kafka(system):
+    import urllib.request
+
+    port = system.gateway_url.split(":")[2].split("/")[0]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
+        assert response.status == 200
+        assert json.loads(response.read())["kafka"] is True
