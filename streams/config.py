@@ -24,12 +24,16 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class SymbolSpec:
+    """A symbol of the universe. ``price``, the betas and ``vol`` drive the simulator
+    only; ``cap`` (market capitalisation, any unit) weights the cap-weight indices."""
+
     symbol: str
-    price: float
-    beta_market: float
-    beta_size: float
-    beta_tech: float
-    vol: float
+    price: float = 100.0
+    beta_market: float = 1.0
+    beta_size: float = 0.0
+    beta_tech: float = 0.0
+    vol: float = 0.2
+    cap: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -98,8 +102,13 @@ def load_universe(path: str | os.PathLike[str] | None = None) -> Universe:
     return _parse(raw, str(chosen))
 
 
-def _get(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
+_REQUIRED = object()
+
+
+def _get(table: dict[str, Any], key: str, kind: type, where: str, default: Any = _REQUIRED) -> Any:
     if key not in table:
+        if default is not _REQUIRED:
+            return default
         raise ConfigError(f"{where}: missing key '{key}'")
     value = table[key]
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
@@ -122,17 +131,20 @@ def _parse(raw: dict[str, Any], source: str) -> Universe:
         where = f"{source}: [symbols.{sym}]"
         if not isinstance(spec, dict):
             raise ConfigError(f"{where}: must be a table")
-        price = _get(spec, "price", float, where)
-        _positive(price, "price", where)
-        vol = _get(spec, "vol", float, where)
-        _positive(vol, "vol", where)
+        default = SymbolSpec(sym)
+        price = _get(spec, "price", float, where, default.price)
+        vol = _get(spec, "vol", float, where, default.vol)
+        cap = _get(spec, "cap", float, where, default.cap)
+        for key, value in (("price", price), ("vol", vol), ("cap", cap)):
+            _positive(value, key, where)
         symbols[sym] = SymbolSpec(
             sym,
             price,
-            _get(spec, "beta_market", float, where),
-            _get(spec, "beta_size", float, where),
-            _get(spec, "beta_tech", float, where),
+            _get(spec, "beta_market", float, where, default.beta_market),
+            _get(spec, "beta_size", float, where, default.beta_size),
+            _get(spec, "beta_tech", float, where, default.beta_tech),
             vol,
+            cap,
         )
 
     groups: dict[str, tuple[str, ...]] = {}

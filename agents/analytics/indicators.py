@@ -1,0 +1,135 @@
+"""Incremental building blocks: SMA, EMA, rolling mean/sd, rolling max/min.
+
+Each is fed one value per bar with ``update(x)`` and returns its current value
+(``None`` while warming up). Conventions, stated once for every user:
+
+- SMA_n: arithmetic mean of the last n values; None until n values were seen.
+- EMA with smoothing alpha (``Ema.span(n)``: alpha = 2 / (n + 1)), seeded with the
+  first value: EMA_0 = x_0, EMA_t = EMA_{t-1} + alpha (x_t - EMA_{t-1}). This equals
+  pandas ``Series.ewm(alpha=alpha, adjust=False).mean()``. ``Ema(alpha, seed=0.0)``
+  starts from a given level instead (McClellan's T10/T5 start at 0).
+- Rolling sd: sample standard deviation (ddof = 1) over the last n values, as pandas
+  ``rolling(n).std()``; None until n values.
+- Rolling max/min over the last n values (the current one included).
+
+State is plain Python data (``to_state`` / ``from_state``) so a worker can store
+and restore it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+
+class Sma:
+    """Simple moving average over the last ``n`` values."""
+
+    def __init__(self, n: int) -> None:
+        if n < 1:
+            raise ValueError("SMA length must be >= 1")
+        self.n = n
+        self.window: deque[float] = deque(maxlen=n)
+        self.value: float | None = None
+
+    def update(self, x: float) -> float | None:
+        self.window.append(x)
+        # Summing the window each time avoids the drift of a running sum; n is small.
+        self.value = math.fsum(self.window) / self.n if len(self.window) == self.n else None
+        return self.value
+
+    def to_state(self) -> list[float]:
+        return list(self.window)
+
+    def restore(self, state: list[float]) -> Sma:
+        for x in state:
+            self.update(x)
+        return self
+
+
+class Ema:
+    """Exponential moving average: EMA_t = EMA_{t-1} + alpha (x_t - EMA_{t-1})."""
+
+    def __init__(self, alpha: float, seed: float | None = None) -> None:
+        if not 0 < alpha <= 1:
+            raise ValueError("EMA alpha must be in (0, 1]")
+        self.alpha = alpha
+        self.value: float | None = seed
+
+    @classmethod
+    def span(cls, n: int, seed: float | None = None) -> Ema:
+        """EMA of span n: alpha = 2 / (n + 1)."""
+        return cls(2.0 / (n + 1), seed)
+
+    def update(self, x: float) -> float:
+        self.value = x if self.value is None else self.value + self.alpha * (x - self.value)
+        return self.value
+
+    def to_state(self) -> float | None:
+        return self.value
+
+    def restore(self, state: float | None) -> Ema:
+        self.value = state
+        return self
+
+
+class RollingStats:
+    """Mean and sample standard deviation of the last ``n`` values."""
+
+    def __init__(self, n: int) -> None:
+        if n < 2:
+            raise ValueError("rolling statistics need n >= 2")
+        self.n = n
+        self.window: deque[float] = deque(maxlen=n)
+
+    def update(self, x: float) -> tuple[float | None, float | None]:
+        self.window.append(x)
+        return self.mean_sd()
+
+    def mean_sd(self) -> tuple[float | None, float | None]:
+        if len(self.window) < self.n:
+            return None, None
+        mean = math.fsum(self.window) / self.n
+        var = math.fsum((x - mean) ** 2 for x in self.window) / (self.n - 1)
+        return mean, math.sqrt(var)
+
+    def zscore(self, x: float) -> float | None:
+        """(x - mean) / sd of the window (after adding x); None if warming up or sd = 0."""
+        mean, sd = self.update(x)
+        if mean is None or not sd:
+            return None
+        return (x - mean) / sd
+
+    def to_state(self) -> list[float]:
+        return list(self.window)
+
+    def restore(self, state: list[float]) -> RollingStats:
+        self.window.extend(state)
+        return self
+
+
+class RollingExtremes:
+    """Highest and lowest of the last ``n`` values (current value included)."""
+
+    def __init__(self, n: int) -> None:
+        if n < 1:
+            raise ValueError("window length must be >= 1")
+        self.n = n
+        self.window: deque[float] = deque(maxlen=n)
+
+    def update(self, x: float) -> tuple[float, float]:
+        self.window.append(x)
+        return max(self.window), min(self.window)
+
+    def previous(self) -> tuple[float | None, float | None]:
+        """High and low of the window before the next update (None when empty)."""
+        if not self.window:
+            return None, None
+        return max(self.window), min(self.window)
+
+    def to_state(self) -> list[float]:
+        return list(self.window)
+
+    def restore(self, state: list[float]) -> RollingExtremes:
+        self.window.extend(state)
+        return self
