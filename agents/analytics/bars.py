@@ -80,6 +80,13 @@ class PartitionBars:
                 self._max_ts = tick.ts
         return self._advance(late)
 
+    def flush(self) -> BarUpdate:
+        """End of input: close every open bar and move the watermark past them."""
+        if self._open:
+            end = max(bar.start for bar in self._open.values()) + self.interval_us
+            self._max_ts = max(self._max_ts, end + self.allowed_lateness_us)
+        return self._advance([])
+
     def _advance(self, late: list[Tick]) -> BarUpdate:
         interval = self.interval_us
         horizon = self._max_ts - self.allowed_lateness_us

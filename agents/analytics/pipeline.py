@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from agents.analytics.bars import PartitionBars
+from agents.analytics.bars import BarUpdate, PartitionBars
 from agents.analytics.rotation import RotationEngine
 from agents.analytics.watermarks import IntervalMerger
 from streams.config import Universe
@@ -38,7 +38,20 @@ class Pipeline:
         """One message's worth of ticks of one partition."""
         update = self.bars[partition].apply(ticks)
         self.late.extend(update.late)
-        frame = BarFrame(partition=partition, watermark=update.watermark, bars=update.closed)
+        self._merge(partition, update)
+
+    def finish(self) -> None:
+        """End of input: close the last open bars of every partition and emit them."""
+        updates = {partition: bars.flush() for partition, bars in self.bars.items()}
+        # A partition without ticks must not hold back the others' last interval.
+        end = max(update.watermark for update in updates.values())
+        for partition, update in updates.items():
+            self._merge(partition, update, watermark=end)
+
+    def _merge(self, partition: int, update: BarUpdate, watermark: int | None = None) -> None:
+        frame = BarFrame(
+            partition=partition, watermark=watermark or update.watermark, bars=update.closed
+        )
         for end, bars in self.merger.add(frame):
             snapshot, fired = self.engine.on_interval(end, bars)
             self.snapshots.append(snapshot)
