@@ -188,15 +188,16 @@ def _parse(raw: dict[str, Any], source: str) -> Universe:
         raise ConfigError(f"{where}: hysteresis_pct and cooldown_bars must be >= 0")
 
     where = f"{source}: [simulator]"
-    sim = _get(raw, "simulator", dict, source)
+    sim = _get(raw, "simulator", dict, source, {})
     try:
-        start = datetime.fromisoformat(_get(sim, "start", str, where))
+        start = datetime.fromisoformat(_get(sim, "start", str, where, "2026-09-01T09:30:00-04:00"))
     except ValueError:
         raise ConfigError(f"{where}: key 'start' must be an ISO 8601 time with offset") from None
     if start.tzinfo is None:
         raise ConfigError(f"{where}: key 'start' needs a UTC offset, e.g. -04:00")
     regimes = []
-    for i, spec in enumerate(_get(sim, "regimes", list, where)):
+    flat = [{"name": "flat", "days": 1000, "market_pct": 0, "size_pct": 0, "tech_pct": 0}]
+    for i, spec in enumerate(_get(sim, "regimes", list, where, flat)):
         rwhere = f"{source}: [[simulator.regimes]] #{i + 1}"
         regime = Regime(
             _get(spec, "name", str, rwhere),
@@ -209,9 +210,9 @@ def _parse(raw: dict[str, Any], source: str) -> Universe:
         regimes.append(regime)
     sim_params = SimulatorParams(
         start,
-        _get(sim, "session_seconds", int, where),
-        _get(sim, "tick_interval_seconds", float, where),
-        _get(sim, "frame_max_ticks", int, where),
+        _get(sim, "session_seconds", int, where, 23_400),
+        _get(sim, "tick_interval_seconds", float, where, 30.0),
+        _get(sim, "frame_max_ticks", int, where, 2000),
         tuple(regimes),
     )
     _positive(sim_params.session_seconds, "session_seconds", where)
