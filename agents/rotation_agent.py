@@ -1,13 +1,20 @@
 """Agent ``rotation``: bars of all tick partitions -> metrics and signals.
 
 Merges the bar frames into complete intervals (:class:`IntervalMerger`), runs each
-through the :class:`RotationEngine`, and sends the snapshot to ``rotation.metrics``
-and every signal to ``rotation.signals`` (keyed by its content-derived id).
+through the :class:`RotationEngine`, and sends every snapshot to ``rotation.metrics``
+(keyed by subject) and every signal to ``rotation.signals`` (keyed by its
+content-derived id).
+
+After a restart or a rebalance the state is rebuilt by replaying ``rotation.bars``
+from its start up to the first message this process receives, without sending
+anything: the engine is a pure function of its input, so the rebuilt state equals
+the lost one, and any output sent twice carries the same content and ids.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 import faust
 import msgspec
@@ -15,26 +22,66 @@ import msgspec
 from agents.analytics.rotation import RotationEngine
 from agents.analytics.watermarks import IntervalMerger
 from agents.deadletters import dead_letter
+from agents.topic_reader import read_partition
 from streams.codec import decode_bar_frame, encode
 from streams.config import Universe
+from streams.records import BarFrame
 from streams.topics import BARS, DEADLETTER, METRICS, SIGNALS, partition_for
 
 log = logging.getLogger("rotation.signals")
 
 
-def register(app: faust.App, universe: Universe, topics: dict[str, faust.TopicT]) -> None:
-    merger = IntervalMerger({partition_for(s) for s in universe.symbols})
-    engine = RotationEngine(universe)
+class RotationStage:
+    """The merger and the engine, and the offset of the last bars message applied."""
+
+    def __init__(self, universe: Universe) -> None:
+        self.merger = IntervalMerger({partition_for(s) for s in universe.symbols})
+        self.engine = RotationEngine(universe)
+        self.offset = -1
+
+    def apply(self, frame: BarFrame, offset: int):
+        self.offset = offset
+        for end, bars in self.merger.add(frame):
+            yield self.engine.on_interval(end, bars)
+
+
+def register(
+    app: faust.App, universe: Universe, topics: dict[str, faust.TopicT], bootstrap: str
+) -> None:
     metrics, signals = topics[METRICS.name], topics[SIGNALS.name]
     deadletters = topics[DEADLETTER.name]
+    stages: dict[int, RotationStage] = {}
+
+    async def recover(partition: int, first_offset: int) -> RotationStage:
+        started = time.monotonic()
+        stage = RotationStage(universe)
+        async for record in read_partition(bootstrap, BARS.name, partition, 0, first_offset):
+            try:
+                frame = decode_bar_frame(record.value)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                stage.offset = record.offset
+                continue
+            for _ in stage.apply(frame, record.offset):
+                pass
+        if first_offset:
+            log.info(
+                "rotation state rebuilt from %d bar messages in %.2f s",
+                first_offset,
+                time.monotonic() - started,
+            )
+        return stage
 
     @app.agent(topics[BARS.name], name="rotation")
     async def rotation(stream: faust.StreamT) -> None:
         async for event in stream.events():
+            message = event.message
+            stage = stages.get(message.partition)
+            if stage is None or stage.offset != message.offset - 1:
+                stage = stages[message.partition] = await recover(message.partition, message.offset)
             try:
                 frame = decode_bar_frame(event.value)
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                message = event.message
+                stage.offset = message.offset
                 await deadletters.send(
                     key=b"invalid",
                     value=dead_letter(
@@ -47,8 +94,7 @@ def register(app: faust.App, universe: Universe, topics: dict[str, faust.TopicT]
                     ),
                 )
                 continue
-            for end, bars in merger.add(frame):
-                snapshot, fired = engine.on_interval(end, bars)
+            for snapshot, fired in stage.apply(frame, message.offset):
                 await metrics.send(key=snapshot.subject.encode(), value=encode(snapshot))
                 for signal in fired:
                     log.info("signal %s", signal.summary)

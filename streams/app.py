@@ -46,8 +46,8 @@ def create_app(settings: Settings, universe: Universe, started: float | None = N
         )
         for spec in (TICKS, BARS, METRICS, SIGNALS, DEADLETTER)
     }
-    bar_agent.register(app, universe, topics)
-    rotation_agent.register(app, universe, topics)
+    bar_agent.register(app, universe, topics, settings.bootstrap)
+    rotation_agent.register(app, universe, topics, settings.bootstrap)
 
     ready = {"done": False}
 

@@ -75,6 +75,7 @@ class Universe:
     groups: dict[str, tuple[str, ...]]
     pairs: tuple[PairSpec, ...]
     bar_seconds: int
+    allowed_lateness_seconds: float
     relative_strength: RelativeStrengthParams
     simulator: SimulatorParams
     source: str
@@ -173,6 +174,9 @@ def _parse(raw: dict[str, Any], source: str) -> Universe:
     bars = _get(raw, "bars", dict, source)
     bar_seconds = _get(bars, "seconds", int, f"{source}: [bars]")
     _positive(bar_seconds, "seconds", f"{source}: [bars]")
+    lateness = _get(bars, "allowed_lateness_seconds", float, f"{source}: [bars]", 0.0)
+    if lateness < 0:
+        raise ConfigError(f"{source}: [bars]: key 'allowed_lateness_seconds' must be >= 0")
 
     where = f"{source}: [relative_strength]"
     rs = _get(raw, "relative_strength", dict, source)
@@ -221,4 +225,6 @@ def _parse(raw: dict[str, Any], source: str) -> Universe:
     if not regimes:
         raise ConfigError(f"{where}: at least one [[simulator.regimes]] is needed")
 
-    return Universe(symbols, groups, tuple(pairs), bar_seconds, rs_params, sim_params, source)
+    return Universe(
+        symbols, groups, tuple(pairs), bar_seconds, lateness, rs_params, sim_params, source
+    )

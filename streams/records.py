@@ -83,6 +83,23 @@ class BarFrame(msgspec.Struct, frozen=True):
     partition: Annotated[int, msgspec.Meta(ge=0)]
     watermark: EpochMicros
     bars: list[Bar]
+    source_offset: Annotated[
+        int,
+        msgspec.Meta(
+            ge=-1,
+            description="Offset of the last quotes.ticks message of the partition applied.",
+        ),
+    ] = -1
+    replay_from: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0,
+            description=(
+                "Offset of the first quotes.ticks message holding a tick of a bar still "
+                "open after this frame: replaying from it rebuilds the open bars."
+            ),
+        ),
+    ] = 0
 
 
 class PairMetrics(msgspec.Struct, frozen=True):

@@ -28,7 +28,10 @@ class Pipeline:
 
     def __post_init__(self) -> None:
         self.bars = {
-            p: PartitionBars.every(self.universe.bar_seconds) for p in range(self.partitions)
+            p: PartitionBars.every(
+                self.universe.bar_seconds, self.universe.allowed_lateness_seconds
+            )
+            for p in range(self.partitions)
         }
         expected = {partition_for(s, self.partitions) for s in self.universe.symbols}
         self.merger = IntervalMerger(expected)

@@ -22,7 +22,7 @@ class IntervalMerger:
         self._watermarks: dict[int, int] = {p: -1 for p in partitions}
         if not self._watermarks:
             raise ValueError("IntervalMerger needs at least one expected partition")
-        self._pending: dict[int, list[Bar]] = defaultdict(list)
+        self._pending: dict[int, dict[str, Bar]] = defaultdict(dict)
         self.emitted_through = -1
         self.stale = 0
 
@@ -42,14 +42,17 @@ class IntervalMerger:
             return []
         for bar in frame.bars:
             if bar.end > self.emitted_through:
-                self._pending[bar.end].append(bar)
+                # A bar sent twice (a retry, or replayed after a restart) counts once.
+                self._pending[bar.end][bar.symbol] = bar
             else:
                 self.stale += 1
         if frame.watermark > self._watermarks[frame.partition]:
             self._watermarks[frame.partition] = frame.watermark
         through = self.watermark
         ready = sorted(end for end in self._pending if end <= through)
-        out = [(end, sorted(self._pending.pop(end), key=lambda b: b.symbol)) for end in ready]
+        out = [
+            (end, sorted(self._pending.pop(end).values(), key=lambda b: b.symbol)) for end in ready
+        ]
         if ready:
             self.emitted_through = ready[-1]
         return out

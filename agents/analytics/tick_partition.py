@@ -1,0 +1,59 @@
+"""Stage-one state of one tick partition: its symbols' bars, and where it stands.
+
+``apply`` takes one message's ticks. After a restart, ``restore`` takes the last
+frame this stage published for the partition; replaying the tick messages from that
+frame's ``replay_from`` offset with ``apply`` then rebuilds the bars that were still
+open (ticks of bars the frame had already closed are dropped as late, exactly as
+before). Because the state is a pure function of the input, the rebuilt state equals
+the lost one.
+"""
+
+from __future__ import annotations
+
+from agents.analytics.bars import MICROS, BarUpdate, PartitionBars
+from streams.records import BarFrame, Tick
+
+
+class TickPartition:
+    def __init__(self, partition: int, bar_seconds: int, allowed_lateness_seconds: float = 0):
+        self.partition = partition
+        self.bars = PartitionBars(bar_seconds * MICROS, int(allowed_lateness_seconds * MICROS))
+        self.offset = -1
+        # First message offset that holds a tick of each still-open interval start.
+        self._first_offset: dict[int, int] = {}
+
+    def apply(self, ticks: list[Tick], offset: int) -> tuple[BarFrame | None, list[Tick]]:
+        """Apply the ticks of message ``offset``: the frame to publish (if any), late ticks."""
+        interval = self.bars.interval_us
+        for start in {t.ts - t.ts % interval for t in ticks}:
+            if start >= self.bars.watermark:
+                self._first_offset.setdefault(start, offset)
+        update = self.bars.apply(ticks)
+        self.offset = offset
+        if update.advanced:
+            watermark = update.watermark
+            self._first_offset = {
+                s: o for s, o in self._first_offset.items() if s + interval > watermark
+            }
+        return self._frame(update), update.late
+
+    @property
+    def replay_from(self) -> int:
+        return min(self._first_offset.values(), default=self.offset + 1)
+
+    def restore(self, frame: BarFrame) -> int:
+        """Continue from a frame this stage published; return the offset to replay from."""
+        self.bars.watermark = max(self.bars.watermark, frame.watermark)
+        self.offset = frame.replay_from - 1
+        return frame.replay_from
+
+    def _frame(self, update: BarUpdate) -> BarFrame | None:
+        if not (update.closed or update.advanced):
+            return None
+        return BarFrame(
+            partition=self.partition,
+            watermark=update.watermark,
+            bars=update.closed,
+            source_offset=self.offset,
+            replay_from=self.replay_from,
+        )

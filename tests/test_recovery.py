@@ -1,0 +1,127 @@
+"""State survives: a worker killed with SIGKILL (or replaced by another) continues with
+the same state. The reference is the same ticks run through the pure pipeline in one
+process; the streaming run must give the same metrics and signals (duplicates allowed,
+they carry the same content)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+import uuid
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+
+from agents.analytics.pipeline import Pipeline
+from streams.admin import ensure_topics
+from streams.broker import embedded_broker
+from streams.config import load_universe
+from streams.records import Tick
+from streams.simulator import Simulator
+from streams.topics import METRICS, SIGNALS
+from streams.up import Child
+
+SEED, DAYS = 4, 24
+
+
+@pytest.fixture(scope="module")
+def reference() -> Pipeline:
+    universe = load_universe()
+    sim = Simulator(universe, seed=SEED)
+    pipeline = Pipeline(universe)
+    for session in sim.sessions(DAYS):
+        pipeline.apply_batch(
+            Tick(symbol=sim.symbols[i], ts=t, price=p, size=s, source="sim")
+            for t, i, p, s in zip(
+                session.ts.tolist(), session.symbol.tolist(), session.price.tolist(),
+                session.size.tolist(), strict=True,
+            )
+        )
+    assert pipeline.signals, "the reference run should hold signals"
+    return pipeline
+
+
+def read_all(bootstrap: str, topic: str, want: int, timeout: float = 150.0) -> list[dict]:
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap, "group.id": f"check-{uuid.uuid4()}",
+        "enable.auto.commit": False, "broker.address.family": "v4",
+    })
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    out: list[dict] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None:
+                if len({json.dumps(m, sort_keys=True) for m in out}) >= want:
+                    return out
+                continue
+            assert message.error() is None, message.error()
+            out.append(json.loads(message.value()))
+    finally:
+        consumer.close()
+    return out
+
+
+def run_feed(bootstrap: str, log_dir, started: float) -> Child:
+    return Child(
+        "feed", ["feed", "sim", "--seed", str(SEED), "--days", str(DAYS), "--speed", "60000"],
+        {"KAFKA_BOOTSTRAP": bootstrap, "PYTHONUNBUFFERED": "1"}, log_dir, None, started,
+    )
+
+
+def worker(name: str, bootstrap: str, log_dir, started: float) -> Child:
+    return Child(name, ["worker"], {"KAFKA_BOOTSTRAP": bootstrap, "PYTHONUNBUFFERED": "1"},
+                 log_dir, None, started)
+
+
+def wait_for_metrics(bootstrap: str, count: int) -> None:
+    read_all(bootstrap, METRICS.name, count, timeout=120)
+
+
+def compare(bootstrap: str, reference: Pipeline) -> None:
+    expected_metrics = {
+        (s.subject, s.ts): json.loads(__import__("msgspec").json.encode(s))
+        for s in reference.snapshots
+    }
+    metrics = read_all(bootstrap, METRICS.name, len(expected_metrics))
+    got = {(m["subject"], m["ts"]): m for m in metrics}
+    missing = sorted(expected_metrics.keys() - got.keys())
+    assert not missing, f"{len(missing)} of {len(expected_metrics)} missing, first {missing[:3]}"
+    assert got.keys() == expected_metrics.keys()
+    for key, snapshot in expected_metrics.items():
+        assert got[key] == snapshot, key
+    # Every duplicate is an exact copy.
+    for m in metrics:
+        assert m == got[(m["subject"], m["ts"])]
+    signals = read_all(bootstrap, SIGNALS.name, len(reference.signals))
+    assert {s["id"] for s in signals} == {s.id for s in reference.signals}
+
+
+@pytest.mark.parametrize("scenario", ["restart", "takeover"])
+def test_killed_worker_loses_no_state(tmp_path, reference, scenario):
+    started = time.monotonic()
+    with embedded_broker(log_path=tmp_path / "broker.log") as (bootstrap, _):
+        asyncio.run(ensure_topics(bootstrap))
+        children = [worker("worker-a", bootstrap, tmp_path, started)]
+        if scenario == "takeover":
+            children.append(worker("worker-b", bootstrap, tmp_path, started))
+        try:
+            children.append(run_feed(bootstrap, tmp_path, started))
+            wait_for_metrics(bootstrap, len(reference.snapshots) // 3)
+            children[0].proc.send_signal(signal.SIGKILL)
+            children[0].proc.wait()
+            if scenario == "restart":
+                children.append(worker("worker-c", bootstrap, tmp_path, started))
+            compare(bootstrap, reference)
+            for child in children[1:]:
+                assert child.failed() is None or child.name == "feed", child.failed()
+        finally:
+            for child in reversed(children):
+                child.stop()
+    logs = "".join(p.read_text() for p in tmp_path.glob("worker-*.log"))
+    assert "state rebuilt" in logs
+    print(logs[-3000:], file=sys.stderr)
