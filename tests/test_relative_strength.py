@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import math
+from itertools import pairwise
+
+import numpy as np
+import pandas as pd
 import pytest
 
 from agents.analytics.relative_strength import RelativeStrength
@@ -70,3 +76,60 @@ def test_cooldown_delays_a_flip_but_never_drops_it():
 def test_rejects_non_positive_prices():
     with pytest.raises(ValueError, match="prices must be > 0"):
         RelativeStrength(2, 2).update(0.0, 1.0)
+
+
+def test_log_return_is_ln_of_consecutive_ratios_and_none_on_the_first_bar():
+    rs = RelativeStrength(sma_bars=2, change_bars=1)
+    out = feed(rs, [1.0, 1.1, 0.99])
+    assert out[0][0].log_return is None
+    assert out[1][0].log_return == pytest.approx(math.log(1.1))
+    assert out[2][0].log_return == pytest.approx(math.log(0.99 / 1.1))
+
+
+def test_zscore_of_the_log_return_matches_a_hand_computation():
+    ratios = [1.0, 1.01, 1.0, 1.02, 1.05]
+    rs = RelativeStrength(sma_bars=2, change_bars=1, zscore_bars=4)
+    out = feed(rs, ratios)
+    # Four log returns are needed: None until the fifth bar.
+    assert [p.zscore for p, _ in out[:4]] == [None] * 4
+    returns = [math.log(b / a) for a, b in pairwise(ratios)]
+    mean = sum(returns) / 4
+    sd = math.sqrt(sum((r - mean) ** 2 for r in returns) / 3)  # sample sd, window incl. now
+    assert out[4][0].zscore == pytest.approx((returns[-1] - mean) / sd)
+
+
+def test_zscore_equals_pandas_rolling_over_a_random_walk():
+    ratios = list(np.exp(np.cumsum(np.random.default_rng(5).normal(0, 0.01, 200))))
+    rs = RelativeStrength(sma_bars=10, change_bars=5)
+    zscores = [p.zscore for p, _ in feed(rs, ratios)]
+    rho = np.log(pd.Series(ratios)).diff()
+    expected = (rho - rho.rolling(20).mean()) / rho.rolling(20).std()
+    for got, want in zip(zscores, expected, strict=True):
+        assert (got is None and math.isnan(want)) or got == pytest.approx(want, rel=1e-9)
+
+
+def test_zscore_is_none_when_the_log_returns_do_not_vary():
+    rs = RelativeStrength(sma_bars=2, change_bars=1, zscore_bars=3)
+    out = feed(rs, [1.0] * 8)
+    assert all(p.zscore is None for p, _ in out)
+
+
+def test_streak_counts_bars_where_the_numerator_beats_the_denominator():
+    rs = RelativeStrength(sma_bars=2, change_bars=1)
+    out = feed(rs, [1.0, 1.01, 1.02, 1.03, 1.03, 1.04, 1.0, 1.01])
+    # A tie (1.03 -> 1.03) and a loss both reset the streak.
+    assert [p.streak for p, _ in out] == [0, 1, 2, 3, 0, 1, 0, 1]
+
+
+def test_zscore_bars_needs_a_sample_sd():
+    with pytest.raises(ValueError, match="zscore_bars"):
+        RelativeStrength(2, 2, zscore_bars=1)
+
+
+def test_state_round_trip_through_json_continues_identically():
+    ratios = list(np.exp(np.cumsum(np.random.default_rng(11).normal(0, 0.01, 120))))
+    rs = RelativeStrength(sma_bars=8, change_bars=3, hysteresis_pct=0.2, cooldown_bars=4)
+    first = feed(rs, ratios[:50])
+    assert any(c is not None for _, c in first)  # the cooldown clock is part of the state
+    restored = RelativeStrength.from_state(json.loads(json.dumps(rs.to_state())))
+    assert feed(restored, ratios[50:]) == feed(rs, ratios[50:])

@@ -7,6 +7,14 @@ same ratio-vs-average form):
     SMA_n(R)_t     = (1/n) * sum_{i=0..n-1} R_{t-i}
     rs_vs_sma_pct  = (R_t / SMA_n(R)_t - 1) * 100
     rs_change_pct  = (R_t / R_{t-m} - 1) * 100
+    log_return     = rho_1,t = ln(R_t / R_{t-1})        log relative return
+    zscore         = (rho_1,t - mean_N(rho_1)) / sd_N(rho_1)
+    streak         = consecutive bars with r_num > r_den, i.e. rho_1 > 0
+
+The z-score window holds the last N = ``zscore_bars`` log returns, the current one
+included, with the sample standard deviation (ddof = 1, as pandas ``rolling().std()``);
+it is None until N returns exist (N + 1 bars) and when sd = 0. The streak is 0 on
+the first bar and on any bar with rho_1 <= 0 (a tie breaks the streak).
 
 Crossover with hysteresis: the state turns *above* only when R_t > SMA (1 + h/100)
 and *below* only when R_t < SMA (1 - h/100); inside the band the state holds, so
@@ -18,22 +26,28 @@ dropped: it fires on the first bar after the cooldown where the condition holds)
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+from agents.analytics.indicators import RollingStats, Sma
 
 State = Literal["above", "below"]
 
 
 @dataclass(frozen=True)
 class RSPoint:
-    """The pair's figures at one bar."""
+    """The pair's figures at one bar (None: not enough bars yet)."""
 
     rs: float
     sma: float | None
     vs_sma_pct: float | None
     change_pct: float | None
     state: State | None
+    log_return: float | None = None
+    zscore: float | None = None
+    streak: int = 0
 
 
 @dataclass(frozen=True)
@@ -49,7 +63,7 @@ class Crossover:
 
 
 class RelativeStrength:
-    """RS line of one pair with its SMA, change and hysteresis crossover state."""
+    """RS line of one pair with its SMA, change, log-return z-score, streak and crossovers."""
 
     def __init__(
         self,
@@ -57,39 +71,47 @@ class RelativeStrength:
         change_bars: int,
         hysteresis_pct: float = 0.0,
         cooldown_bars: int = 0,
+        *,
+        zscore_bars: int = 20,
     ) -> None:
         if sma_bars < 1 or change_bars < 1:
             raise ValueError("sma_bars and change_bars must be >= 1")
+        if zscore_bars < 2:
+            raise ValueError(f"zscore_bars must be >= 2 (a sample sd), got {zscore_bars}")
         self.sma_bars = sma_bars
         self.change_bars = change_bars
+        self.hysteresis_pct = hysteresis_pct
         self.band = hysteresis_pct / 100.0
         self.cooldown_bars = cooldown_bars
-        self._window: deque[float] = deque(maxlen=sma_bars)
-        self._sum = 0.0
+        self.zscore_bars = zscore_bars
+        self._sma = Sma(sma_bars)
+        # change_bars >= 1, so the previous R (for rho_1) is always history[-1].
         self._history: deque[float] = deque(maxlen=change_bars + 1)
+        self._log_returns = RollingStats(zscore_bars)
         self.state: State | None = None
+        self.streak = 0
         self.bars = 0
         self._last_signal_bar: int | None = None
 
     def update(self, numerator: float, denominator: float) -> tuple[RSPoint, Crossover | None]:
         """Add one bar's prices of both legs; return the point and a crossover, if any."""
-        if numerator <= 0 or denominator <= 0:
-            raise ValueError(f"prices must be > 0, got {numerator} / {denominator}")
+        if not (numerator > 0 and denominator > 0 and math.isfinite(numerator / denominator)):
+            raise ValueError(f"prices must be > 0 and finite, got {numerator} / {denominator}")
         rs = numerator / denominator
-        if len(self._window) == self.sma_bars:
-            self._sum -= self._window[0]
-        self._window.append(rs)
-        self._sum += rs
+        log_return = math.log(rs / self._history[-1]) if self._history else None
+        zscore = None if log_return is None else self._log_returns.zscore(log_return)
+        self.streak = self.streak + 1 if log_return is not None and log_return > 0 else 0
+        sma = self._sma.update(rs)
         self._history.append(rs)
         self.bars += 1
 
-        sma = self._sum / self.sma_bars if len(self._window) == self.sma_bars else None
         change = None
         if len(self._history) == self.change_bars + 1:
             change = (rs / self._history[0] - 1.0) * 100.0
         vs_sma = None if sma is None else (rs / sma - 1.0) * 100.0
         crossover = None if sma is None else self._cross(rs, sma)
-        return RSPoint(rs, sma, vs_sma, change, self.state), crossover
+        point = RSPoint(rs, sma, vs_sma, change, self.state, log_return, zscore, self.streak)
+        return point, crossover
 
     def _cross(self, rs: float, sma: float) -> Crossover | None:
         if rs > sma * (1.0 + self.band):
@@ -116,3 +138,41 @@ class RelativeStrength:
             self.bars - self.sma_bars,
             since,
         )
+
+    def to_state(self) -> dict[str, Any]:
+        """Plain JSON-able data, parameters included, from which :meth:`from_state`
+        continues identically."""
+        return {
+            "sma_bars": self.sma_bars,
+            "change_bars": self.change_bars,
+            "hysteresis_pct": self.hysteresis_pct,
+            "cooldown_bars": self.cooldown_bars,
+            "zscore_bars": self.zscore_bars,
+            "sma": self._sma.to_state(),
+            "history": list(self._history),
+            "log_returns": self._log_returns.to_state(),
+            "state": self.state,
+            "streak": self.streak,
+            "bars": self.bars,
+            "last_signal_bar": self._last_signal_bar,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> RelativeStrength:
+        """The tracker saved by :meth:`to_state`."""
+        rs = cls(
+            int(state["sma_bars"]),
+            int(state["change_bars"]),
+            float(state["hysteresis_pct"]),
+            int(state["cooldown_bars"]),
+            zscore_bars=int(state["zscore_bars"]),
+        )
+        rs._sma.restore([float(x) for x in state["sma"]])
+        rs._history.extend(float(x) for x in state["history"])
+        rs._log_returns.restore([float(x) for x in state["log_returns"]])
+        rs.state = state["state"]
+        rs.streak = int(state["streak"])
+        rs.bars = int(state["bars"])
+        last = state["last_signal_bar"]
+        rs._last_signal_bar = None if last is None else int(last)
+        return rs
