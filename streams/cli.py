@@ -113,6 +113,53 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("monitor", "Open the terminal monitor on a running gateway.", _cmd_monitor)
     p.add_argument("--url", default="ws://127.0.0.1:8765/ws", help="gateway websocket URL")
 
+    p = add(
+        "replay",
+        "Replay bars or ticks from a CSV or Parquet file through the analytics (no broker), "
+        "or with --kafka into a running system.",
+        _cmd_replay,
+    )
+    p.add_argument("file", help="long-format CSV or Parquet file of bars or ticks")
+    with_config(p)
+    p.add_argument(
+        "--out", metavar="PATH", help="write the JSON lines to this file (default: stdout)"
+    )
+    p.add_argument(
+        "--bar-seconds",
+        type=int,
+        metavar="N",
+        help="bar interval of the file (default: inferred from the bars; for ticks the config's)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--kafka", action="store_true", help="send the ticks to quotes.ticks of a running system"
+    )
+    p.add_argument(
+        "--bootstrap",
+        metavar="HOST:PORT",
+        help="with --kafka: Kafka host:port (default: KAFKA_BOOTSTRAP)",
+    )
+    p.add_argument(
+        "--speed",
+        type=float,
+        metavar="X",
+        help="with --kafka: event seconds per wall second (default 0: as fast as possible)",
+    )
+    p.add_argument(
+        "--start-row",
+        type=int,
+        metavar="N",
+        help="skip the first N rows (in timestamp order, from 0)",
+    )
+    p.add_argument(
+        "--resume", action="store_true", help="with --kafka: continue from the checkpoint"
+    )
+    p.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="with --kafka: checkpoint file (default: .rotation/replay/<file>-<hash>.json)",
+    )
+
     p = add("schemas", "Write the JSON Schema files of schemas/ from the records.", _cmd_schemas)
     p.add_argument("--check", action="store_true", help="fail if the files differ from the code")
     p.add_argument("--dir", default="schemas", help="target folder (default: schemas)")
@@ -254,6 +301,15 @@ def _cmd_schemas(args: argparse.Namespace) -> int:
     for path in write_schemas(args.dir):
         print(path)
     return 0
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from streams.replay import ReplayError, run_replay
+
+    try:
+        return run_replay(args)
+    except ReplayError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _cmd_up(args: argparse.Namespace) -> int:

@@ -1,0 +1,449 @@
+"""``rotation replay``: historical files through the analytics, offline and through Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import random
+import signal
+import subprocess
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agents.analytics.bars import PartitionBars
+from streams import processes
+from streams.admin import ensure_topics
+from streams.broker import embedded_broker
+from streams.codec import decode_signal, decode_ticks
+from streams.replay import ReplayPlan
+from streams.tabular import read_table
+from streams.topics import SIGNALS, TICKS
+from streams.up import Child
+from tests.helpers import ROOT, assert_valid
+
+MARKETDATA = Path(__file__).resolve().parents[2] / "shared" / "marketdata"
+ETF_DAILY = MARKETDATA / "etf_daily" / "kittycapital_etf-seasonality"
+EXAMPLE_CONFIG = ROOT / "examples" / "etf_daily.toml"
+DAY_US = 86_400 * 1_000_000
+WAIT = 120.0
+
+SMALL_UNIVERSE = """
+[bars]
+seconds = 86400
+
+[relative_strength]
+sma_bars = 5
+change_bars = 5
+hysteresis_pct = 0.5
+cooldown_bars = 3
+
+[groups]
+
+[[pairs]]
+name = "IWM/QQQ"
+numerator = "IWM"
+denominator = "QQQ"
+
+[[pairs]]
+name = "IWM/SPY"
+numerator = "IWM"
+denominator = "SPY"
+
+[[pairs]]
+name = "QQQ/SPY"
+numerator = "QQQ"
+denominator = "SPY"
+
+[symbols]
+IWM = {}
+QQQ = {}
+SPY = {}
+"""
+
+
+def trading_days(first: date, count: int) -> list[date]:
+    days, day = [], first
+    while len(days) < count:
+        if day.weekday() < 5:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def rotation_closes(d: int) -> dict[str, float]:
+    """Days 0-19 QQQ leads (IWM flat), 20-29 IWM leads (QQQ flat), 30-39 QQQ leads again."""
+    return {
+        "IWM": 200.0 + 5 * min(max(0, d - 19), 10),
+        "QQQ": 400.0 + 4 * min(d, 19) + 6 * max(0, d - 29),
+        "SPY": 500.0 + d,
+    }
+
+
+DAYS = trading_days(date(2026, 1, 5), 40)
+
+
+def end_of(day: str) -> int:
+    """Event time of the snapshot of a daily bar: the end of its UTC day, in microseconds."""
+    start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+    return int(start.timestamp()) * 1_000_000 + DAY_US
+
+
+@pytest.fixture
+def universe_file(tmp_path: Path) -> Path:
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL_UNIVERSE)
+    return path
+
+
+@pytest.fixture
+def rotation_csv(tmp_path: Path) -> Path:
+    """Daily bars of IWM, QQQ and SPY with an obvious rotation, rows shuffled."""
+    rows = []
+    previous: dict[str, float] = {}
+    for d, day in enumerate(DAYS):
+        for symbol, close in rotation_closes(d).items():
+            open_ = previous.get(symbol, close)
+            rows.append(
+                {
+                    "Timestamp": day.isoformat(),
+                    "SYMBOL": symbol,
+                    "Open": open_,
+                    "High": max(open_, close) + 1,
+                    "Low": min(open_, close) - 1,
+                    "Close": close,
+                    "Volume": 1_000_000 + d,
+                }
+            )
+            previous[symbol] = close
+    random.Random(3).shuffle(rows)
+    path = tmp_path / "rotation.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def replay(*args: object, check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        processes.rotation_command("replay", *map(str, args)),
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        cwd=ROOT,
+    )
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+def lines_of(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def pair(snapshot: dict, name: str) -> dict:
+    return next(p for p in snapshot["pairs"] if p["pair"] == name)
+
+
+def test_replayed_rs_is_the_ratio_of_the_days_closes_and_rotation_signals(
+    rotation_csv, universe_file, tmp_path
+):
+    out = tmp_path / "out.jsonl"
+    done = replay(rotation_csv, "--config", universe_file, "--out", out)
+    assert "120 rows, 480 ticks, 120 bars, 40 snapshots" in done.stderr
+    lines = lines_of(out)
+    assert {line["type"] for line in lines} == {"metrics", "signal"}
+    metrics = {line["data"]["ts"]: line["data"] for line in lines if line["type"] == "metrics"}
+    assert len(metrics) == 40
+    by_hand = {"2026-01-05": 200 / 400, "2026-01-30": 200 / 476, "2026-02-27": 250 / 536}
+    for day, rs in by_hand.items():
+        snapshot = metrics[end_of(day)]
+        assert pair(snapshot, "IWM/QQQ")["rs"] == pytest.approx(rs, rel=1e-12)
+        assert snapshot["bar_seconds"] == 86_400
+    for d, day in enumerate(DAYS):
+        closes = rotation_closes(d)
+        assert metrics[end_of(day.isoformat())]["prices"] == closes
+    signals = [line["data"] for line in lines if line["type"] == "signal"]
+    iwm_qqq = [s for s in signals if s["subject"] == "IWM/QQQ"]
+    assert iwm_qqq and all(s["kind"] == "rs_crossover" for s in signals)
+    # IWM takes the lead on the first day of the second phase (2026-02-02), QQQ takes
+    # it back in the third.
+    assert iwm_qqq[0]["direction"] == "up"
+    assert iwm_qqq[0]["window_end"] == end_of("2026-02-02")
+    assert iwm_qqq[1]["direction"] == "down"
+    assert iwm_qqq[1]["window_end"] > end_of("2026-02-16")
+
+
+def test_parquet_gives_the_same_output_as_csv(rotation_csv, universe_file, tmp_path):
+    import pandas as pd
+
+    frame = pd.read_csv(rotation_csv)
+    frame["Timestamp"] = pd.to_datetime(frame["Timestamp"])  # a native timestamp column
+    parquet = tmp_path / "rotation.parquet"
+    frame.to_parquet(parquet)
+    replay(rotation_csv, "--config", universe_file, "--out", tmp_path / "csv.jsonl")
+    replay(parquet, "--config", universe_file, "--out", tmp_path / "parquet.jsonl")
+    expected = (tmp_path / "csv.jsonl").read_bytes()
+    assert expected and (tmp_path / "parquet.jsonl").read_bytes() == expected
+
+
+def test_bar_ticks_rebuild_the_same_bars(rotation_csv):
+    table = read_table(rotation_csv).sorted_by_time()
+    plan = ReplayPlan(table, np.ones(len(table), dtype=bool), 86_400)
+    bars = PartitionBars.every(86_400)
+    closed = bars.apply(plan.ticks(0, len(table))).closed + bars.flush().closed
+    rebuilt = {(b.symbol, b.start): (b.open, b.high, b.low, b.close, b.volume) for b in closed}
+    v = table.values
+    expected = {
+        (s, int(t)): (v["open"][i], v["high"][i], v["low"][i], v["close"][i], v["volume"][i])
+        for i, (s, t) in enumerate(zip(table.symbols, table.ts, strict=True))
+    }
+    assert rebuilt == expected
+
+
+def test_the_tick_sequence_does_not_depend_on_block_size(rotation_csv):
+    """What resuming relies on: ticks from any block split are the same, in time order."""
+    table = read_table(rotation_csv).sorted_by_time()
+    plan = ReplayPlan(table, np.ones(len(table), dtype=bool), 86_400)
+    whole = plan.ticks(0, len(table))
+    assert [t.ts for t in whole] == sorted(t.ts for t in whole)
+    for target in (1, 7, 50, 10_000):
+        split = [t for lo, hi in plan.blocks(0, target) for t in plan.ticks(lo, hi)]
+        assert split == whole
+    assert plan.tick_count() == len(whole) == 480
+
+
+@pytest.mark.skipif(not ETF_DAILY.is_dir(), reason=f"real market data not present: {ETF_DAILY}")
+def test_real_etf_history_gives_valid_metrics_and_signals(tmp_path):
+    source = tmp_path / "etf_daily.csv"
+    columns = ("Open", "High", "Low", "Close", "Volume")
+    last_close: dict[str, str] = {}
+    with source.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["symbol", "timestamp", *(c.lower() for c in columns)])
+        for symbol in ("IWM", "QQQ", "SPY", "DIA"):
+            with (ETF_DAILY / f"{symbol}.csv").open(newline="") as f:
+                for row in csv.DictReader(f):
+                    if row["Date"] >= "2024-01-01":
+                        writer.writerow([symbol, row["Date"], *(row[c] for c in columns)])
+                        last_close[symbol] = row["Close"]
+    out = tmp_path / "out.jsonl"
+    replay(source, "--config", EXAMPLE_CONFIG, "--out", out)
+    lines = lines_of(out)
+    for line in lines:
+        schema = "metrics" if line["type"] == "metrics" else "signals"
+        assert_valid(f"topic.rotation.{schema}.json", line["data"])
+    assert [line for line in lines if line["type"] == "signal"]
+    last = [line["data"] for line in lines if line["type"] == "metrics"][-1]
+    rs = pair(last, "IWM/QQQ")["rs"]
+    assert rs == float(last_close["IWM"]) / float(last_close["QQQ"])
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("symbol,timestamp,open\nIWM,2026-01-05,1\n", ["missing column 'close'", "'price'"]),
+        ("timestamp,close\n2026-01-05,1\n", ["missing column 'symbol'"]),
+        (
+            "symbol,timestamp,close\nIWM,2026-01-05,1\nQQQ,2026-01-3x,2\n",
+            ["row 2 (line 3), column 'timestamp'", "'2026-01-3x'"],
+        ),
+        (
+            "Symbol,Timestamp,Close\nIWM,2026-01-05,1\nQQQ,2026-01-05,abc\n",
+            ["row 2 (line 3), column 'Close'", "'abc' is not a number"],
+        ),
+        ("symbol,timestamp,price\nIWM,2026-01-05,-3\n", ["row 1 (line 2), column 'price'"]),
+        ("", ["the file is empty"]),
+        ("symbol,timestamp,close\n", ["no data rows"]),
+    ],
+    ids=["no-price-column", "no-symbol", "bad-time", "bad-number", "negative", "empty", "header"],
+)
+def test_bad_input_gets_one_clear_line_and_exit_2(content, expected, universe_file, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    done = replay(path, "--config", universe_file, "--out", tmp_path / "o.jsonl", check=False)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    message = done.stderr.strip()
+    assert "\n" not in message, message
+    assert message.startswith("rotation replay: error: ") and str(path) in message
+    for part in expected:
+        assert part in message
+
+
+def test_bars_off_the_interval_grid_are_rejected(universe_file, tmp_path):
+    path = tmp_path / "hourly.csv"
+    path.write_text(
+        "symbol,timestamp,close\n"
+        + "".join(f"IWM,2026-01-05T{h:02d}:30:00Z,{100 + h}\n" for h in range(10, 15))
+    )
+    done = replay(path, "--config", universe_file, check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "row 1 (line 2), column 'timestamp'" in done.stderr and "3600 s grid" in done.stderr
+
+
+def confluent_consumer(bootstrap: str, topic: str, partitions: int):
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"test-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            "broker.address.family": "v4",
+        }
+    )
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    return consumer
+
+
+def read_until(consumer, done, timeout: float = WAIT, settle: float = 2.0) -> list[bytes]:
+    """Poll until ``done(values)``, then ``settle`` seconds more to catch extra messages."""
+    values: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    settled_at: float | None = None
+    while time.monotonic() < (settled_at or deadline):
+        message = consumer.poll(0.2)
+        if message is not None:
+            assert message.error() is None, message.error()
+            values.append(message.value())
+        if settled_at is None and done(values):
+            settled_at = time.monotonic() + settle
+    assert settled_at is not None, f"timed out after {timeout} s with {len(values)} messages"
+    return values
+
+
+def test_kafka_replay_interrupted_and_resumed_gives_the_offline_signals(
+    rotation_csv, universe_file, tmp_path
+):
+    out = tmp_path / "offline.jsonl"
+    replay(rotation_csv, "--config", universe_file, "--out", out)
+    last_end = end_of(DAYS[-1].isoformat())
+    offline = {
+        line["data"]["id"]
+        for line in lines_of(out)
+        if line["type"] == "signal" and line["data"]["window_end"] < last_end
+    }
+    assert offline
+    table = read_table(rotation_csv).sorted_by_time()
+    plan = ReplayPlan(table, np.ones(len(table), dtype=bool), 86_400)
+    expected_ticks = sorted((t.symbol, t.ts, t.price, t.size) for t in plan.ticks(0, len(table)))
+
+    checkpoint = tmp_path / "replay.checkpoint.json"
+    with embedded_broker(log_path=tmp_path / "broker.log") as (bootstrap, _proc):
+        asyncio.run(ensure_topics(bootstrap))
+        env = {"KAFKA_BOOTSTRAP": bootstrap, "PYTHONUNBUFFERED": "1"}
+        worker = Child(
+            "worker",
+            ["worker", "--config", str(universe_file)],
+            env,
+            tmp_path,
+            None,
+            time.monotonic(),
+        )
+        running: subprocess.Popen[bytes] | None = None
+        try:
+            deadline = time.monotonic() + WAIT
+            while worker.ready_after is None:
+                assert worker.failed() is None, worker.failed()
+                assert time.monotonic() < deadline, "the worker did not get ready"
+                time.sleep(0.1)
+
+            # About ten wall seconds for the 54 days of the file; interrupted early.
+            command = [rotation_csv, "--kafka", "--config", universe_file, "--bootstrap", bootstrap]
+            command += ["--checkpoint", checkpoint]
+            running = processes.spawn(
+                processes.rotation_command("replay", *map(str, command), "--speed", "500000"),
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            while True:
+                assert running.poll() is None, running.communicate()
+                assert time.monotonic() < deadline, "the replay sent nothing"
+                if checkpoint.exists():
+                    state = json.loads(checkpoint.read_text())
+                    if state["next_row"] or state["skip_ticks"]:
+                        break
+                time.sleep(0.05)
+            running.send_signal(signal.SIGINT)
+            _, err = running.communicate(timeout=WAIT)
+            assert running.returncode == 130, err.decode()
+            assert "--resume" in err.decode(), err.decode()
+            state = json.loads(checkpoint.read_text())
+            assert not state["done"] and state["next_row"] < len(table)
+
+            # Without --resume a second run refuses to send the file again.
+            again = replay(*command, check=False)
+            assert again.returncode == 2 and "--resume" in again.stderr
+
+            resumed = replay(*command, "--resume", "--quiet")
+            assert "sent " in resumed.stderr
+            assert json.loads(checkpoint.read_text())["done"]
+
+            # Every tick of the file reached quotes.ticks exactly once.
+            consumer = confluent_consumer(bootstrap, TICKS.name, TICKS.partitions)
+            try:
+                frames = read_until(
+                    consumer,
+                    lambda v: sum(len(decode_ticks(m)) for m in v) >= len(expected_ticks),
+                )
+            finally:
+                consumer.close()
+            sent = sorted(
+                (t.symbol, t.ts, t.price, t.size) for m in frames for t in decode_ticks(m)
+            )
+            assert sent == expected_ticks
+
+            consumer = confluent_consumer(bootstrap, SIGNALS.name, SIGNALS.partitions)
+            try:
+                values = read_until(consumer, lambda v: offline <= {decode_signal(m).id for m in v})
+            finally:
+                consumer.close()
+            streamed = {s.id for s in map(decode_signal, values) if s.window_end < last_end}
+            assert streamed == offline
+            assert worker.failed() is None
+        finally:
+            if running is not None:
+                processes.stop(running)
+            worker.stop()
+
+
+def test_flags_of_the_other_mode_are_refused(rotation_csv, universe_file):
+    done = replay(rotation_csv, "--config", universe_file, "--speed", "10", check=False)
+    assert done.returncode == 2 and "--speed applies to --kafka replays only" in done.stderr
+    done = replay(rotation_csv, "--kafka", "--out", "x.jsonl", check=False)
+    assert done.returncode == 2 and "--out is for offline replays" in done.stderr
+
+
+def test_kafka_replay_without_a_broker_says_so(rotation_csv, universe_file, tmp_path):
+    from streams.broker import free_port
+
+    done = replay(
+        rotation_csv,
+        "--kafka",
+        "--config",
+        universe_file,
+        "--bootstrap",
+        f"127.0.0.1:{free_port()}",
+        "--checkpoint",
+        tmp_path / "c.json",
+        check=False,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "no Kafka broker answers at 127.0.0.1:" in done.stderr
+
+
+def test_the_example_universe_is_loadable():
+    from streams.config import load_universe
+
+    universe = load_universe(EXAMPLE_CONFIG)
+    assert universe.bar_seconds == 86_400
+    assert set(universe.symbols) == {"IWM", "QQQ", "SPY", "DIA"}
+    assert [p.name for p in universe.pairs] == ["IWM/QQQ", "IWM/SPY", "QQQ/SPY", "DIA/SPY"]
