@@ -46,7 +46,9 @@ def register(
     out, deadletters = topics[BARS.name], topics[DEADLETTER.name]
 
     def fresh(partition: int) -> TickPartition:
-        return TickPartition(partition, universe.bar_seconds, universe.allowed_lateness_seconds)
+        return TickPartition(
+            partition, universe.bar_seconds, universe.allowed_lateness_seconds, universe.symbol
+        )
 
     async def recover(partition: int, first_offset: int) -> TickPartition:
         started = time.monotonic()
@@ -59,6 +61,7 @@ def register(
             except (msgspec.DecodeError, msgspec.ValidationError):
                 continue
             if frame.partition == partition and frame.source_offset < first_offset:
+                state.replay_frame(frame)
                 last = frame
         replay_from = 0 if last is None else state.restore(last)
         async for record in read_partition(

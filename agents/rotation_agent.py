@@ -94,8 +94,9 @@ def register(
                     ),
                 )
                 continue
-            for snapshot, fired in stage.apply(frame, message.offset):
-                await metrics.send(key=snapshot.subject.encode(), value=encode(snapshot))
+            for snapshots, fired in stage.apply(frame, message.offset):
+                for snapshot in snapshots:
+                    await metrics.send(key=snapshot.subject.encode(), value=encode(snapshot))
                 for signal in fired:
                     log.info("signal %s", signal.summary)
                     await signals.send(key=signal.id.encode(), value=encode(signal))

@@ -22,7 +22,8 @@ class ChannelHistory:
     def __init__(self, keep_signals: int = 200, remember_ids: int = 100_000) -> None:
         self.seq = {"signals": 0, "metrics": 0}
         self.signals: deque[bytes] = deque(maxlen=keep_signals)
-        self.metrics: dict[str, bytes] = {}
+        self.metrics: dict[str, tuple[int, bytes]] = {}
+        self.latest_ts: dict[str, int] = {}
         self._seen_ids: OrderedDict[str, None] = OrderedDict()
         self._remember_ids = remember_ids
         self.duplicates = 0
@@ -40,14 +41,21 @@ class ChannelHistory:
         self.signals.append(message)
         return message
 
-    def add_metrics(self, snapshot: MetricsSnapshot) -> bytes:
+    def add_metrics(self, snapshot: MetricsSnapshot) -> bytes | None:
+        """The message for a new snapshot, or None for a copy of one already delivered
+        (same subject, same or earlier event time: a worker replayed after a restart)."""
+        latest = self.latest_ts.get(snapshot.subject)
+        if latest is not None and snapshot.ts <= latest:
+            self.duplicates += 1
+            return None
+        self.latest_ts[snapshot.subject] = snapshot.ts
         self.seq["metrics"] += 1
         message = _encoder.encode(MetricsMessage("metrics", self.seq["metrics"], snapshot))
-        self.metrics[snapshot.subject] = message
+        self.metrics[snapshot.subject] = (self.seq["metrics"], message)
         return message
 
     def snapshot(self, channel: str) -> list[bytes]:
         """What a new subscriber of ``channel`` is sent first, oldest first."""
         if channel == "signals":
             return list(self.signals)
-        return sorted(self.metrics.values(), key=lambda m: msgspec.json.decode(m)["seq"])
+        return [message for _, message in sorted(self.metrics.values())]

@@ -17,6 +17,8 @@ from textual.widgets import Footer, Header, Label
 from gateway.client import GatewayClient
 from monitor.widgets import RelativeStrengthTable, SignalLog, StatusLine
 
+SHOWN_PAIRS = ("configured", "group_vs_benchmark")
+
 
 class RotationMonitor(App[None]):
     TITLE = "rotation"
@@ -81,10 +83,12 @@ class RotationMonitor(App[None]):
         status = self.query_one(StatusLine)
         kind = message.get("type")
         if kind == "metrics":
+            data = message["data"]
             status.metrics += 1
-            status.event_ts = message["data"]["ts"]
-            if not self.paused:
-                self.query_one(RelativeStrengthTable).show(message["data"])
+            status.event_ts = data["ts"]
+            shown = data["kind"] == "pair" and data["pair"]["origin"] in SHOWN_PAIRS
+            if shown and not self.paused:
+                self.query_one(RelativeStrengthTable).show(data)
         elif kind == "signal":
             status.signals += 1
             self.query_one(SignalLog).add(message["data"])

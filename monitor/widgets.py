@@ -45,32 +45,31 @@ class RelativeStrengthTable(DataTable):
         self.history: dict[str, deque[float]] = {}
 
     def show(self, snapshot: dict[str, Any]) -> None:
-        for pair in snapshot["pairs"]:
-            name = pair["pair"]
-            line = self.history.setdefault(name, deque(maxlen=self.HISTORY))
-            line.append(pair["rs"])
-            vs = pair.get("rs_vs_sma_pct")
-            chg = pair.get("rs_change_pct")
-            above = pair.get("above_sma")
-            colour = "green" if (vs or 0) > 0 else "red" if (vs or 0) < 0 else "white"
-            cells = (
-                Text(name, style="bold"),
-                Text(f"{pair['rs']:.4f}"),
-                Text("warming" if vs is None else f"{vs:+.2f}", style=colour),
-                Text(
-                    "" if chg is None else f"{chg:+.2f}", style="green" if (chg or 0) > 0 else "red"
-                ),
-                Text(
-                    {True: "above", False: "below", None: "-"}[above],
-                    style={True: "green", False: "red", None: "dim"}[above],
-                ),
-                Text(sparkline(list(line)), style=colour),
-            )
-            if name in self.rows:
-                for column, cell in zip(self.columns, cells, strict=True):
-                    self.update_cell(name, column, cell, update_width=True)
-            else:
-                self.add_row(*cells, key=name)
+        """Update the row of a pair snapshot (``kind == "pair"``)."""
+        pair = snapshot["pair"]
+        name = snapshot["subject"].removeprefix("pair:")
+        line = self.history.setdefault(name, deque(maxlen=self.HISTORY))
+        line.append(pair["rs"])
+        vs = pair.get("rs_vs_sma_pct")
+        chg = pair.get("rs_change_pct")
+        above = pair.get("above_sma")
+        colour = "green" if (vs or 0) > 0 else "red" if (vs or 0) < 0 else "white"
+        cells = (
+            Text(name, style="bold"),
+            Text(f"{pair['rs']:.4f}"),
+            Text("warming" if vs is None else f"{vs:+.2f}", style=colour),
+            Text("" if chg is None else f"{chg:+.2f}", style="green" if (chg or 0) > 0 else "red"),
+            Text(
+                {True: "above", False: "below", None: "-"}[above],
+                style={True: "green", False: "red", None: "dim"}[above],
+            ),
+            Text(sparkline(list(line)), style=colour),
+        )
+        if name in self.rows:
+            for column, cell in zip(self.columns, cells, strict=True):
+                self.update_cell(name, column, cell, update_width=True)
+        else:
+            self.add_row(*cells, key=name)
 
 
 class SignalLog(DataTable):

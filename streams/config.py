@@ -7,13 +7,19 @@ key so a user can fix them without reading a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from agents.analytics.breadth import BreadthParams
+from agents.analytics.rrg import RRGParams
+from agents.analytics.signal_rules import RegimeParams, SignalParams
+from agents.analytics.symbols import SymbolParams
 
 DEFAULT_CONFIG_NAME = "universe.toml"
 
@@ -38,9 +44,15 @@ class SymbolSpec:
 
 @dataclass(frozen=True)
 class PairSpec:
+    """Numerator vs denominator. ``regime``: run the rotation-regime detector on it,
+    with ``breadth`` naming the groups whose breadth confirms each side."""
+
     name: str
     numerator: str
     denominator: str
+    origin: str = "configured"
+    regime: bool = False
+    breadth: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,10 @@ class RelativeStrengthParams:
     change_bars: int
     hysteresis_pct: float
     cooldown_bars: int
+    zscore_bars: int = 20
+    benchmark: str | None = None
+    symbol_pairs: bool = True
+    group_pairs: bool = True
 
 
 @dataclass(frozen=True)
@@ -79,10 +95,32 @@ class Universe:
     relative_strength: RelativeStrengthParams
     simulator: SimulatorParams
     source: str
+    symbol: SymbolParams = field(default_factory=SymbolParams)
+    breadth: BreadthParams = field(default_factory=BreadthParams)
+    rrg: RRGParams = field(default_factory=RRGParams)
+    signals: SignalParams = field(default_factory=SignalParams)
+    regime: RegimeParams = field(default_factory=RegimeParams)
 
     def members(self, name: str) -> tuple[str, ...]:
         """The symbols behind a pair leg: a group's members, or the symbol itself."""
         return self.groups.get(name, (name,))
+
+    def all_pairs(self) -> tuple[PairSpec, ...]:
+        """The configured pairs, then each group and each symbol against the benchmark."""
+        pairs = list(self.pairs)
+        benchmark = self.relative_strength.benchmark
+        if benchmark:
+            taken = {p.name for p in pairs}
+            legs: list[tuple[str, str]] = []
+            if self.relative_strength.group_pairs:
+                legs += [(g, "group_vs_benchmark") for g in self.groups]
+            if self.relative_strength.symbol_pairs:
+                legs += [(s, "symbol_vs_benchmark") for s in self.symbols if s != benchmark]
+            for leg, origin in legs:
+                name = f"{leg}/{benchmark}"
+                if name not in taken:
+                    pairs.append(PairSpec(name, leg, benchmark, origin))
+        return tuple(pairs)
 
 
 def default_config_path() -> Path:
@@ -119,6 +157,23 @@ def _get(table: dict[str, Any], key: str, kind: type, where: str, default: Any =
             f"{where}: key '{key}' must be {kind.__name__}, got {type(value).__name__} {value!r}"
         )
     return value
+
+
+def _params(raw: dict[str, Any], section: str, cls: type, source: str) -> Any:
+    """Build the parameter dataclass ``cls`` from table ``[section]`` (all keys optional)."""
+    table = _get(raw, section, dict, source, {})
+    where = f"{source}: [{section}]"
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for key in table:
+        if key not in fields:
+            raise ConfigError(f"{where}: unknown key '{key}'; known: {', '.join(fields)}")
+        default = fields[key].default
+        values[key] = _get(table, key, type(default), where)
+    try:
+        return cls(**values)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _positive(value: float, key: str, where: str) -> None:
@@ -161,10 +216,17 @@ def _parse(raw: dict[str, Any], source: str) -> Universe:
     pairs = []
     for i, spec in enumerate(_get(raw, "pairs", list, source)):
         where = f"{source}: [[pairs]] #{i + 1}"
+        breadth = _get(spec, "breadth", list, where, None)
+        if breadth is not None and (
+            len(breadth) != 2 or any(g not in _get(raw, "groups", dict, source) for g in breadth)
+        ):
+            raise ConfigError(f"{where}: key 'breadth' must name two groups, got {breadth!r}")
         pair = PairSpec(
             _get(spec, "name", str, where),
             _get(spec, "numerator", str, where),
             _get(spec, "denominator", str, where),
+            regime=_get(spec, "regime", bool, where, False),
+            breadth=None if breadth is None else (breadth[0], breadth[1]),
         )
         for leg in (pair.numerator, pair.denominator):
             if leg not in symbols and leg not in groups:
@@ -185,7 +247,15 @@ def _parse(raw: dict[str, Any], source: str) -> Universe:
         _get(rs, "change_bars", int, where),
         _get(rs, "hysteresis_pct", float, where),
         _get(rs, "cooldown_bars", int, where),
+        _get(rs, "zscore_bars", int, where, 20),
+        _get(rs, "benchmark", str, where, None),
+        _get(rs, "symbol_pairs", bool, where, True),
+        _get(rs, "group_pairs", bool, where, True),
     )
+    if rs_params.zscore_bars < 2:
+        raise ConfigError(f"{where}: key 'zscore_bars' must be >= 2")
+    if rs_params.benchmark is not None and rs_params.benchmark not in symbols:
+        raise ConfigError(f"{where}: benchmark '{rs_params.benchmark}' is not in [symbols]")
     _positive(rs_params.sma_bars, "sma_bars", where)
     _positive(rs_params.change_bars, "change_bars", where)
     if rs_params.hysteresis_pct < 0 or rs_params.cooldown_bars < 0:
@@ -226,5 +296,17 @@ def _parse(raw: dict[str, Any], source: str) -> Universe:
         raise ConfigError(f"{where}: at least one [[simulator.regimes]] is needed")
 
     return Universe(
-        symbols, groups, tuple(pairs), bar_seconds, lateness, rs_params, sim_params, source
+        symbols,
+        groups,
+        tuple(pairs),
+        bar_seconds,
+        lateness,
+        rs_params,
+        sim_params,
+        source,
+        symbol=_params(raw, "symbol", SymbolParams, source),
+        breadth=_params(raw, "breadth", BreadthParams, source),
+        rrg=_params(raw, "rrg", RRGParams, source),
+        signals=_params(raw, "signals", SignalParams, source),
+        regime=_params(raw, "regime", RegimeParams, source),
     )

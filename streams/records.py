@@ -58,6 +58,28 @@ class TickFrame(msgspec.Struct, frozen=True):
     v: Literal[1] = 1
 
 
+class SymbolStats(msgspec.Struct, frozen=True):
+    """One symbol's indicators at one of its bars (agents.analytics.symbols)."""
+
+    close: float
+    prev_close: float | None
+    change_pct: Annotated[float | None, msgspec.Meta(description="vs previous close, %")]
+    return_pct: Annotated[float | None, msgspec.Meta(description="over return_bars, %")]
+    sma: float | None
+    ema: float
+    above_sma: bool | None
+    high_n: Annotated[float, msgspec.Meta(description="highest high of high_low_bars")]
+    low_n: Annotated[float, msgspec.Meta(description="lowest low of high_low_bars")]
+    new_high: bool
+    new_low: bool
+    direction: Annotated[
+        int | None, msgspec.Meta(description="+1 advancing, -1 declining, 0 unchanged")
+    ]
+    up_volume: float
+    down_volume: float
+    bars: int
+
+
 class Bar(msgspec.Struct, frozen=True):
     """OHLCV of one symbol over the event-time interval [start, end)."""
 
@@ -70,6 +92,7 @@ class Bar(msgspec.Struct, frozen=True):
     close: Price
     volume: Quantity
     ticks: Annotated[int, msgspec.Meta(ge=1, description="Ticks in the bar.")]
+    stats: SymbolStats | None = None
 
 
 class BarFrame(msgspec.Struct, frozen=True):
@@ -102,12 +125,60 @@ class BarFrame(msgspec.Struct, frozen=True):
     ] = 0
 
 
-class PairMetrics(msgspec.Struct, frozen=True):
-    """Relative strength of one pair (numerator vs denominator) at one bar."""
+class GroupStats(msgspec.Struct, frozen=True):
+    """Breadth of one group at one interval (agents.analytics.breadth)."""
 
-    pair: str
+    members: int
+    reporting: Annotated[int, msgspec.Meta(description="Members with a bar this interval.")]
+    advancers: int
+    decliners: int
+    unchanged: int
+    net_advances: int
+    ad_line: int
+    ad_ratio: float | None
+    ad_percent: Annotated[float | None, msgspec.Meta(description="RANA: (A-D)/(A+D)")]
+    pct_above_sma: float | None
+    new_highs: int
+    new_lows: int
+    nh_nl: int
+    up_volume: float
+    down_volume: float
+    up_volume_pct: float | None
+    trin: Annotated[float | None, msgspec.Meta(description="Arms index (A/D)/(UV/DV)")]
+    mcclellan_oscillator: float
+    mcclellan_ratio_adjusted: float
+    summation_index: float
+    zweig_ema: float | None
+    zweig_thrust: bool
+    equal_weight_index: float | None
+    cap_weight_index: float | None
+
+
+Quadrant = Literal["leading", "weakening", "lagging", "improving"]
+
+
+class RRGStats(msgspec.Struct, frozen=True):
+    """Relative Rotation Graph point (agents.analytics.rrg), centred on 100."""
+
+    rs_ratio: float
+    rs_momentum: float
+    quadrant: Quadrant
+    provisional: Annotated[bool, msgspec.Meta(description="True while warming up.")]
+    tail: Annotated[
+        list[tuple[float, float]],
+        msgspec.Meta(description="Recent committed (rs_ratio, rs_momentum), oldest first."),
+    ]
+
+
+PairOrigin = Literal["configured", "group_vs_benchmark", "symbol_vs_benchmark"]
+
+
+class PairStats(msgspec.Struct, frozen=True):
+    """Relative strength of numerator vs denominator (agents.analytics.relative_strength)."""
+
     numerator: str
     denominator: str
+    origin: PairOrigin
     rs: Annotated[float, msgspec.Meta(description="Price relative R = P_num / P_den.")]
     rs_sma: float | None = None
     rs_vs_sma_pct: Annotated[
@@ -115,28 +186,49 @@ class PairMetrics(msgspec.Struct, frozen=True):
     ] = None
     rs_change_pct: Annotated[
         float | None,
-        msgspec.Meta(description="(R_t / R_{t-n} - 1) * 100 over the window."),
+        msgspec.Meta(description="(R_t / R_{t-n} - 1) * 100 over change_bars."),
     ] = None
-    above_sma: bool | None = None
+    log_return: Annotated[float | None, msgspec.Meta(description="ln(R_t / R_{t-1})")] = None
+    zscore: Annotated[
+        float | None, msgspec.Meta(description="z of the log return over zscore_bars")
+    ] = None
+    streak: Annotated[int, msgspec.Meta(description="Bars in a row numerator beat denominator")] = 0
+    above_sma: Annotated[
+        bool | None, msgspec.Meta(description="Crossover state with hysteresis.")
+    ] = None
+    rrg: RRGStats | None = None
+    regime: Annotated[
+        str | None, msgspec.Meta(description="Rotation grade held, e.g. into_small_caps:rotation")
+    ] = None
 
 
 class MetricsSnapshot(msgspec.Struct, frozen=True):
-    """A message on ``rotation.metrics``: the rotation metrics after one closed bar."""
+    """A message on ``rotation.metrics``: one subject's metrics after one closed interval.
 
-    subject: Annotated[str, msgspec.Meta(description="What the snapshot describes.")]
+    ``subject`` is ``group:<name>`` (then ``group`` is set) or ``pair:<name>`` (then
+    ``pair`` is set); (subject, ts) identifies a snapshot, so a copy delivered twice
+    is recognisable.
+    """
+
+    subject: str
+    kind: Literal["group", "pair"]
     ts: EpochMicros
     bar_seconds: Annotated[int, msgspec.Meta(gt=0)]
-    bars: Annotated[int, msgspec.Meta(ge=0, description="Bars seen so far.")]
-    pairs: list[PairMetrics]
-    prices: Annotated[
-        dict[str, float],
-        msgspec.Meta(description="Last close per symbol; equal-weight index level per group."),
-    ]
+    bars: Annotated[int, msgspec.Meta(ge=0, description="Intervals seen so far.")]
+    group: GroupStats | None = None
+    pair: PairStats | None = None
     schema_version: int = SCHEMA_VERSION
 
 
-SignalKind = Literal["rs_crossover"]
-Direction = Literal["up", "down"]
+SignalKind = Literal[
+    "rs_crossover",
+    "rs_breakout",
+    "rrg_quadrant",
+    "breadth_thrust",
+    "breadth_divergence",
+    "rotation_regime",
+]
+Direction = Literal["up", "down", "into_small_caps", "into_mega_caps", "broadening", "narrowing"]
 
 
 class Signal(msgspec.Struct, frozen=True):

@@ -147,8 +147,13 @@ def lines_of(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def pair(snapshot: dict, name: str) -> dict:
-    return next(p for p in snapshot["pairs"] if p["pair"] == name)
+def pair_metrics(lines: list[dict], name: str) -> dict[int, dict]:
+    """The pair section of every snapshot of pair ``name``, by interval end."""
+    return {
+        line["data"]["ts"]: line["data"]["pair"]
+        for line in lines
+        if line["type"] == "metrics" and line["data"]["subject"] == f"pair:{name}"
+    }
 
 
 def test_replayed_rs_is_the_ratio_of_the_days_closes_and_rotation_signals(
@@ -156,22 +161,25 @@ def test_replayed_rs_is_the_ratio_of_the_days_closes_and_rotation_signals(
 ):
     out = tmp_path / "out.jsonl"
     done = replay(rotation_csv, "--config", universe_file, "--out", out)
-    assert "120 rows, 480 ticks, 120 bars, 40 snapshots" in done.stderr
+    # 40 days x 3 pairs (no groups, no benchmark in this universe)
+    assert "120 rows, 480 ticks, 120 bars, 120 snapshots" in done.stderr
     lines = lines_of(out)
     assert {line["type"] for line in lines} == {"metrics", "signal"}
-    metrics = {line["data"]["ts"]: line["data"] for line in lines if line["type"] == "metrics"}
-    assert len(metrics) == 40
+    assert all(line["data"]["bar_seconds"] == 86_400 for line in lines if line["type"] == "metrics")
+    iwm_qqq_rs = pair_metrics(lines, "IWM/QQQ")
+    assert len(iwm_qqq_rs) == 40
     by_hand = {"2026-01-05": 200 / 400, "2026-01-30": 200 / 476, "2026-02-27": 250 / 536}
     for day, rs in by_hand.items():
-        snapshot = metrics[end_of(day)]
-        assert pair(snapshot, "IWM/QQQ")["rs"] == pytest.approx(rs, rel=1e-12)
-        assert snapshot["bar_seconds"] == 86_400
-    for d, day in enumerate(DAYS):
-        closes = rotation_closes(d)
-        assert metrics[end_of(day.isoformat())]["prices"] == closes
+        assert iwm_qqq_rs[end_of(day)]["rs"] == pytest.approx(rs, rel=1e-12)
+    for name in ("IWM/QQQ", "IWM/SPY", "QQQ/SPY"):
+        num, den = name.split("/")
+        rs_by_day = pair_metrics(lines, name)
+        for d, day in enumerate(DAYS):
+            closes = rotation_closes(d)
+            assert rs_by_day[end_of(day.isoformat())]["rs"] == closes[num] / closes[den]
     signals = [line["data"] for line in lines if line["type"] == "signal"]
-    iwm_qqq = [s for s in signals if s["subject"] == "IWM/QQQ"]
-    assert iwm_qqq and all(s["kind"] == "rs_crossover" for s in signals)
+    iwm_qqq = [s for s in signals if s["subject"] == "pair:IWM/QQQ" and s["kind"] == "rs_crossover"]
+    assert iwm_qqq
     # IWM takes the lead on the first day of the second phase (2026-02-02), QQQ takes
     # it back in the third.
     assert iwm_qqq[0]["direction"] == "up"
@@ -240,8 +248,8 @@ def test_real_etf_history_gives_valid_metrics_and_signals(tmp_path):
         schema = "metrics" if line["type"] == "metrics" else "signals"
         assert_valid(f"topic.rotation.{schema}.json", line["data"])
     assert [line for line in lines if line["type"] == "signal"]
-    last = [line["data"] for line in lines if line["type"] == "metrics"][-1]
-    rs = pair(last, "IWM/QQQ")["rs"]
+    rs_by_day = pair_metrics(lines, "IWM/QQQ")
+    rs = rs_by_day[max(rs_by_day)]["rs"]
     assert rs == float(last_close["IWM"]) / float(last_close["QQQ"])
 
 

@@ -8,7 +8,7 @@ import msgspec
 
 from agents.analytics.rotation import signal_id
 from gateway.messages import MetricsMessage, SignalMessage
-from streams.records import MetricsSnapshot, PairMetrics, Signal, Tick, TickFrame
+from streams.records import MetricsSnapshot, PairStats, Signal, Tick, TickFrame
 from streams.schemagen import check_schemas, generate
 from tests.helpers import SCHEMAS, assert_valid, validator
 
@@ -59,12 +59,12 @@ def test_gateway_messages_validate():
         evidence={"rs": 0.42, "leader": "IWM", "previous": None},
     )
     snapshot = MetricsSnapshot(
-        subject="relative_strength",
+        subject="pair:IWM/QQQ",
+        kind="pair",
         ts=5,
         bar_seconds=900,
         bars=1,
-        pairs=[PairMetrics("IWM/QQQ", "IWM", "QQQ", 0.42)],
-        prices={"IWM": 300.0},
+        pair=PairStats("IWM", "QQQ", "configured", 0.42),
     )
     assert_valid(
         "ws.server.signal.json",

@@ -1,6 +1,6 @@
 """The whole analytics path in one process, no broker: ticks -> bars -> metrics, signals.
 
-It wires the same pieces the two agents use (:class:`PartitionBars` per tick
+It wires the same pieces the two agents use (:class:`TickPartition` per tick
 partition, :class:`IntervalMerger`, :class:`RotationEngine`), so a replay here gives
 what the streaming system gives for the same ticks.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from agents.analytics.bars import BarUpdate, PartitionBars
 from agents.analytics.rotation import RotationEngine
+from agents.analytics.tick_partition import TickPartition
 from agents.analytics.watermarks import IntervalMerger
 from streams.config import Universe
 from streams.records import BarFrame, MetricsSnapshot, Signal, Tick
@@ -27,37 +27,35 @@ class Pipeline:
     late: list[Tick] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.bars = {
-            p: PartitionBars.every(
-                self.universe.bar_seconds, self.universe.allowed_lateness_seconds
-            )
+        u = self.universe
+        self.stages = {
+            p: TickPartition(p, u.bar_seconds, u.allowed_lateness_seconds, u.symbol)
             for p in range(self.partitions)
         }
-        expected = {partition_for(s, self.partitions) for s in self.universe.symbols}
+        expected = {partition_for(s, self.partitions) for s in u.symbols}
         self.merger = IntervalMerger(expected)
-        self.engine = RotationEngine(self.universe)
+        self.engine = RotationEngine(u)
 
     def apply(self, partition: int, ticks: list[Tick]) -> None:
         """One message's worth of ticks of one partition."""
-        update = self.bars[partition].apply(ticks)
-        self.late.extend(update.late)
-        self._merge(partition, update)
+        stage = self.stages[partition]
+        frame, late = stage.apply(ticks, stage.offset + 1)
+        self.late.extend(late)
+        if frame is not None:
+            self._merge(frame)
 
     def finish(self) -> None:
         """End of input: close the last open bars of every partition and emit them."""
-        updates = {partition: bars.flush() for partition, bars in self.bars.items()}
+        frames = [stage.flush() for stage in self.stages.values()]
         # A partition without ticks must not hold back the others' last interval.
-        end = max(update.watermark for update in updates.values())
-        for partition, update in updates.items():
-            self._merge(partition, update, watermark=end)
+        end = max(frame.watermark for frame in frames)
+        for frame in frames:
+            self._merge(BarFrame(frame.partition, end, frame.bars, frame.source_offset))
 
-    def _merge(self, partition: int, update: BarUpdate, watermark: int | None = None) -> None:
-        frame = BarFrame(
-            partition=partition, watermark=watermark or update.watermark, bars=update.closed
-        )
+    def _merge(self, frame: BarFrame) -> None:
         for end, bars in self.merger.add(frame):
-            snapshot, fired = self.engine.on_interval(end, bars)
-            self.snapshots.append(snapshot)
+            snapshots, fired = self.engine.on_interval(end, bars)
+            self.snapshots.extend(snapshots)
             self.signals.extend(fired)
 
     def apply_batch(self, ticks: Iterable[Tick]) -> None:

@@ -692,3 +692,33 @@ class RotationRegime:
         rule.grade = state["grade"]
         rule._failing = int(state["failing"])
         return rule
+
+
+@dataclass(frozen=True)
+class SignalParams:
+    """Thresholds of the per-bar rules, with the defaults the rules take.
+
+    ``symbol_quadrant_signals``: also signal RRG quadrant changes of the symbol vs
+    benchmark pairs (many symbols rotate every few days; off, their points are still
+    published). ``confirm_bars`` and ``thrust_recent_bars`` set the breadth confirmation fed to
+    :class:`RotationRegime` (ANALYTICS.md: "% above the 50-bar MA rising over 21 bars,
+    or a breadth thrust within 20 bars").
+    """
+
+    breakout_z: float = 3.0
+    breakout_rearm: float = 1.0
+    breakout_cooldown_bars: int = 10
+    quadrant_dwell_bars: int = 2
+    symbol_quadrant_signals: bool = False
+    thrust_cooldown_bars: int = 20
+    divergence_lookback_bars: int = 20
+    divergence_cooldown_bars: int = 20
+    confirm_bars: int = 21
+    thrust_recent_bars: int = 20
+
+    def __post_init__(self) -> None:
+        if not 0 < self.breakout_rearm < self.breakout_z:
+            raise ValueError("need 0 < breakout_rearm < breakout_z")
+        for name in ("quadrant_dwell_bars", "divergence_lookback_bars", "confirm_bars"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")

@@ -10,14 +10,25 @@ the lost one.
 
 from __future__ import annotations
 
+import msgspec
+
 from agents.analytics.bars import MICROS, BarUpdate, PartitionBars
-from streams.records import BarFrame, Tick
+from agents.analytics.symbols import SymbolParams, SymbolState
+from streams.records import Bar, BarFrame, SymbolStats, Tick
 
 
 class TickPartition:
-    def __init__(self, partition: int, bar_seconds: int, allowed_lateness_seconds: float = 0):
+    def __init__(
+        self,
+        partition: int,
+        bar_seconds: int,
+        allowed_lateness_seconds: float = 0,
+        symbol_params: SymbolParams | None = None,
+    ):
         self.partition = partition
         self.bars = PartitionBars(bar_seconds * MICROS, int(allowed_lateness_seconds * MICROS))
+        self.symbol_params = symbol_params or SymbolParams()
+        self.symbols: dict[str, SymbolState] = {}
         self.offset = -1
         # First message offset that holds a tick of each still-open interval start.
         self._first_offset: dict[int, int] = {}
@@ -29,6 +40,7 @@ class TickPartition:
             if start >= self.bars.watermark:
                 self._first_offset.setdefault(start, offset)
         update = self.bars.apply(ticks)
+        update.closed = [self._with_stats(bar) for bar in update.closed]
         self.offset = offset
         if update.advanced:
             watermark = update.watermark
@@ -37,12 +49,42 @@ class TickPartition:
             }
         return self._frame(update), update.late
 
+    def flush(self) -> BarFrame:
+        """End of input: close every open bar; the frame holding them."""
+        update = self.bars.flush()
+        update.closed = [self._with_stats(bar) for bar in update.closed]
+        self._first_offset.clear()
+        return BarFrame(
+            partition=self.partition,
+            watermark=update.watermark,
+            bars=update.closed,
+            source_offset=self.offset,
+            replay_from=self.replay_from,
+        )
+
     @property
     def replay_from(self) -> int:
         return min(self._first_offset.values(), default=self.offset + 1)
 
+    def _with_stats(self, bar: Bar) -> Bar:
+        state = self.symbols.get(bar.symbol)
+        if state is None:
+            state = self.symbols[bar.symbol] = SymbolState(self.symbol_params)
+        metrics = state.on_bar(bar.open, bar.high, bar.low, bar.close, bar.volume)
+        stats = SymbolStats(
+            **{name: getattr(metrics, name) for name in SymbolStats.__struct_fields__}
+        )
+        return msgspec.structs.replace(bar, stats=stats)
+
+    def replay_frame(self, frame: BarFrame) -> None:
+        """Take one earlier frame of this partition, in order: its bars feed the symbols'
+        indicators exactly as when they were first closed."""
+        for bar in frame.bars:
+            self._with_stats(bar)
+
     def restore(self, frame: BarFrame) -> int:
-        """Continue from a frame this stage published; return the offset to replay from."""
+        """Continue from the last frame this stage published (after ``replay_frame`` of
+        every frame up to it); return the tick offset to replay from."""
         self.bars.watermark = max(self.bars.watermark, frame.watermark)
         self.offset = frame.replay_from - 1
         return frame.replay_from
