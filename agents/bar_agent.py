@@ -109,13 +109,16 @@ def register(
             for tick in misplaced:
                 detail = f"{tick.symbol} belongs to partition {partition_for(tick.symbol)}"
                 await reject("wrong_partition", detail, partition, offset, encode(tick))
-            frame, late = state.apply(ticks, offset)
-            for tick in late:
+            frame, update = state.apply(ticks, offset)
+            for tick in update.late:
                 detail = (
                     f"{tick.symbol} tick at {tick.ts} is before the partition watermark "
                     f"{state.bars.watermark} (allowed lateness "
                     f"{universe.allowed_lateness_seconds} s)"
                 )
                 await reject("late", detail, partition, offset, encode(tick))
+            for tick in update.duplicates:
+                detail = f"{tick.symbol} tick at {tick.ts} is already in its bar"
+                await reject("duplicate", detail, partition, offset, encode(tick))
             if frame is not None:
                 await out.send(key=str(partition).encode(), value=encode(frame))

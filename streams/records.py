@@ -251,7 +251,9 @@ class Signal(msgspec.Struct, frozen=True):
     schema_version: int = SCHEMA_VERSION
 
 
-DeadLetterReason = Literal["malformed", "invalid", "late", "wrong_partition", "unknown_symbol"]
+DeadLetterReason = Literal[
+    "malformed", "invalid", "late", "duplicate", "wrong_partition", "unknown_symbol"
+]
 
 
 class DeadLetter(msgspec.Struct, frozen=True):

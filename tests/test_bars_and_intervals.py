@@ -39,11 +39,22 @@ def test_bar_is_ohlcv_of_its_interval_and_closes_when_the_watermark_passes():
     assert second.watermark == T0 + 60 * MICROS
 
 
-def test_ticks_within_a_frame_may_arrive_out_of_order():
+def test_open_and_close_follow_event_time_not_arrival():
     bars = PartitionBars.every(60)
     bars.apply([tick("IWM", 30, 11.0), tick("IWM", 10, 10.0)])
+    bars.apply([tick("IWM", 20, 12.0)])  # out of order across messages too
     (bar,) = bars.apply([tick("IWM", 60, 1.0)]).closed
-    assert (bar.open, bar.close) == (11.0, 10.0)  # arrival order inside the interval
+    assert (bar.open, bar.high, bar.close) == (10.0, 12.0, 11.0)
+
+
+def test_a_repeated_tick_is_a_duplicate_not_counted_twice():
+    bars = PartitionBars.every(60)
+    first = tick("IWM", 5, 10.0, 100)
+    bars.apply([first, tick("IWM", 6, 10.5, 50)])
+    update = bars.apply([first, tick("IWM", 5, 10.0, 200)])  # same time, other size: new
+    assert update.duplicates == [first]
+    (bar,) = bars.apply([tick("IWM", 61, 1.0)]).closed
+    assert (bar.volume, bar.ticks) == (350.0, 3)
 
 
 def test_a_tick_for_a_closed_interval_is_reported_late_not_mixed_in():

@@ -1,6 +1,11 @@
 """Event-time OHLCV bars of the symbols of one tick partition.
 
-A bar covers the event-time interval [start, start + interval). The partition's
+A bar covers the event-time interval [start, start + interval). Open is the price of
+the tick with the earliest event time in it, close that of the latest (ties: the
+tick that arrived first opens, the one that arrived last closes), so ticks that
+arrive out of order within the allowed lateness give the same bar as ordered ones.
+A tick equal to one already in its bar (same event time, price and size) is a
+duplicate, a retried send or a replayed feed: it is returned, not counted. The partition's
 watermark is the end of the last interval that has fully passed:
 ``floor((max_ts - allowed_lateness) / interval) * interval``; every open bar that
 ends at or before it is closed and returned. A tick for an interval that is already
@@ -17,30 +22,55 @@ from streams.records import Bar, Tick
 MICROS = 1_000_000
 
 
-@dataclass
 class _OpenBar:
-    start: int
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
-    ticks: int
+    __slots__ = (
+        "close",
+        "close_ts",
+        "high",
+        "low",
+        "open",
+        "open_ts",
+        "seen",
+        "start",
+        "ticks",
+        "volume",
+    )
 
-    def add(self, price: float, size: float) -> None:
-        self.high = max(self.high, price)
-        self.low = min(self.low, price)
-        self.close = price
-        self.volume += size
+    def __init__(self, start: int, tick: Tick) -> None:
+        self.start = start
+        self.open = self.high = self.low = self.close = tick.price
+        self.open_ts = self.close_ts = tick.ts
+        self.volume = tick.size
+        self.ticks = 1
+        self.seen = {(tick.ts, tick.price, tick.size)}
+
+    def add(self, tick: Tick) -> bool:
+        """Add a tick; False if it is a duplicate of one already in the bar."""
+        key = (tick.ts, tick.price, tick.size)
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        price = tick.price
+        if price > self.high:
+            self.high = price
+        if price < self.low:
+            self.low = price
+        if tick.ts < self.open_ts:
+            self.open, self.open_ts = price, tick.ts
+        if tick.ts >= self.close_ts:
+            self.close, self.close_ts = price, tick.ts
+        self.volume += tick.size
         self.ticks += 1
+        return True
 
 
 @dataclass
 class BarUpdate:
-    """What one batch of ticks did: bars it closed, ticks that were late, the watermark."""
+    """What one batch of ticks did: bars it closed, late and duplicate ticks, the watermark."""
 
     closed: list[Bar]
     late: list[Tick]
+    duplicates: list[Tick]
     watermark: int
     advanced: bool
 
@@ -63,31 +93,32 @@ class PartitionBars:
         """Add ticks (any order) and close every bar the new watermark passes."""
         interval = self.interval_us
         late: list[Tick] = []
+        duplicates: list[Tick] = []
+        opened = self._open
         for tick in ticks:
             start = tick.ts - tick.ts % interval
             if start < self.watermark:
                 late.append(tick)
                 continue
             key = (tick.symbol, start)
-            bar = self._open.get(key)
+            bar = opened.get(key)
             if bar is None:
-                self._open[key] = _OpenBar(
-                    start, tick.price, tick.price, tick.price, tick.price, tick.size, 1
-                )
-            else:
-                bar.add(tick.price, tick.size)
+                opened[key] = _OpenBar(start, tick)
+            elif not bar.add(tick):
+                duplicates.append(tick)
+                continue
             if tick.ts > self._max_ts:
                 self._max_ts = tick.ts
-        return self._advance(late)
+        return self._advance(late, duplicates)
 
     def flush(self) -> BarUpdate:
         """End of input: close every open bar and move the watermark past them."""
         if self._open:
             end = max(bar.start for bar in self._open.values()) + self.interval_us
             self._max_ts = max(self._max_ts, end + self.allowed_lateness_us)
-        return self._advance([])
+        return self._advance([], [])
 
-    def _advance(self, late: list[Tick]) -> BarUpdate:
+    def _advance(self, late: list[Tick], duplicates: list[Tick]) -> BarUpdate:
         interval = self.interval_us
         horizon = self._max_ts - self.allowed_lateness_us
         new_watermark = max(self.watermark, horizon - horizon % interval) if horizon >= 0 else 0
@@ -100,7 +131,7 @@ class PartitionBars:
             ]:
                 closed.append(self._to_bar(key[0], self._open.pop(key)))
             closed.sort(key=lambda b: (b.end, b.symbol))
-        return BarUpdate(closed, late, new_watermark, advanced)
+        return BarUpdate(closed, late, duplicates, new_watermark, advanced)
 
     def _to_bar(self, symbol: str, bar: _OpenBar) -> Bar:
         return Bar(

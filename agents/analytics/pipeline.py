@@ -25,6 +25,7 @@ class Pipeline:
     snapshots: list[MetricsSnapshot] = field(default_factory=list)
     signals: list[Signal] = field(default_factory=list)
     late: list[Tick] = field(default_factory=list)
+    duplicates: list[Tick] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         u = self.universe
@@ -39,8 +40,9 @@ class Pipeline:
     def apply(self, partition: int, ticks: list[Tick]) -> None:
         """One message's worth of ticks of one partition."""
         stage = self.stages[partition]
-        frame, late = stage.apply(ticks, stage.offset + 1)
-        self.late.extend(late)
+        frame, update = stage.apply(ticks, stage.offset + 1)
+        self.late.extend(update.late)
+        self.duplicates.extend(update.duplicates)
         if frame is not None:
             self._merge(frame)
 

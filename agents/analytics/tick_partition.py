@@ -33,8 +33,9 @@ class TickPartition:
         # First message offset that holds a tick of each still-open interval start.
         self._first_offset: dict[int, int] = {}
 
-    def apply(self, ticks: list[Tick], offset: int) -> tuple[BarFrame | None, list[Tick]]:
-        """Apply the ticks of message ``offset``: the frame to publish (if any), late ticks."""
+    def apply(self, ticks: list[Tick], offset: int) -> tuple[BarFrame | None, BarUpdate]:
+        """Apply the ticks of message ``offset``: the frame to publish (if any) and the
+        update (its ``late`` and ``duplicates`` ticks were not used)."""
         interval = self.bars.interval_us
         for start in {t.ts - t.ts % interval for t in ticks}:
             if start >= self.bars.watermark:
@@ -47,7 +48,7 @@ class TickPartition:
             self._first_offset = {
                 s: o for s, o in self._first_offset.items() if s + interval > watermark
             }
-        return self._frame(update), update.late
+        return self._frame(update), update
 
     def flush(self) -> BarFrame:
         """End of input: close every open bar; the frame holding them."""
