@@ -2,8 +2,8 @@
 
 Merges the bar frames into complete intervals (:class:`IntervalMerger`), runs each
 through the :class:`RotationEngine`, and sends every snapshot to ``rotation.metrics``
-(keyed by subject) and every signal to ``rotation.signals`` (keyed by its
-content-derived id).
+and every signal to ``rotation.signals``, both keyed by subject (a consumer can
+compact by key); signals carry content-derived ids to deduplicate on.
 
 After a restart or a rebalance the state is rebuilt by replaying ``rotation.bars``
 from its start up to the first message this process receives, without sending
@@ -99,4 +99,4 @@ def register(
                     await metrics.send(key=snapshot.subject.encode(), value=encode(snapshot))
                 for signal in fired:
                     log.info("signal %s", signal.summary)
-                    await signals.send(key=signal.id.encode(), value=encode(signal))
+                    await signals.send(key=signal.subject.encode(), value=encode(signal))
