@@ -51,8 +51,10 @@ def register(
         )
 
     async def recover(partition: int, first_offset: int) -> TickPartition:
-        started = time.monotonic()
         state = fresh(partition)
+        if first_offset == 0:
+            return state  # the partition's first message: nothing to rebuild
+        started = time.monotonic()
         last: BarFrame | None = None
         replayed = 0
         async for record in read_partition(bootstrap, BARS.name, 0):

@@ -35,6 +35,8 @@ def create_app(settings: Settings, universe: Universe, started: float | None = N
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
         producer_linger=0.005,
+        # Frames hold thousands of ticks: a short buffer bounds memory under a backlog.
+        stream_buffer_maxsize=64,
     )
     topics = {
         spec.name: app.topic(

@@ -26,6 +26,7 @@ class _OpenBar:
     __slots__ = (
         "close",
         "close_ts",
+        "first_offset",
         "high",
         "low",
         "open",
@@ -36,8 +37,9 @@ class _OpenBar:
         "volume",
     )
 
-    def __init__(self, start: int, tick: Tick) -> None:
+    def __init__(self, start: int, tick: Tick, first_offset: int) -> None:
         self.start = start
+        self.first_offset = first_offset
         self.open = self.high = self.low = self.close = tick.price
         self.open_ts = self.close_ts = tick.ts
         self.volume = tick.size
@@ -89,8 +91,12 @@ class PartitionBars:
     def every(cls, seconds: int, allowed_lateness_seconds: float = 0) -> PartitionBars:
         return cls(seconds * MICROS, int(allowed_lateness_seconds * MICROS))
 
-    def apply(self, ticks: list[Tick]) -> BarUpdate:
-        """Add ticks (any order) and close every bar the new watermark passes."""
+    def apply(self, ticks: list[Tick], offset: int = -1) -> BarUpdate:
+        """Add ticks (any order) and close every bar the new watermark passes.
+
+        ``offset`` (of the message holding the ticks) is remembered by each bar it opens,
+        for :meth:`first_open_offset`.
+        """
         interval = self.interval_us
         late: list[Tick] = []
         duplicates: list[Tick] = []
@@ -103,13 +109,17 @@ class PartitionBars:
             key = (tick.symbol, start)
             bar = opened.get(key)
             if bar is None:
-                opened[key] = _OpenBar(start, tick)
+                opened[key] = _OpenBar(start, tick, offset)
             elif not bar.add(tick):
                 duplicates.append(tick)
                 continue
             if tick.ts > self._max_ts:
                 self._max_ts = tick.ts
         return self._advance(late, duplicates)
+
+    def first_open_offset(self) -> int | None:
+        """Smallest ``offset`` among the bars still open (None when none is)."""
+        return min((bar.first_offset for bar in self._open.values()), default=None)
 
     def flush(self) -> BarUpdate:
         """End of input: close every open bar and move the watermark past them."""

@@ -109,27 +109,50 @@ class RollingStats:
 
 
 class RollingExtremes:
-    """Highest and lowest of the last ``n`` values (current value included)."""
+    """Highest and lowest of the last ``n`` values (current value included).
+
+    Monotonic deques of (index, value) make each update O(1) amortised instead of a
+    scan of the window: the front of ``_highs`` is the window's maximum, of ``_lows``
+    its minimum.
+    """
 
     def __init__(self, n: int) -> None:
         if n < 1:
             raise ValueError("window length must be >= 1")
         self.n = n
         self.window: deque[float] = deque(maxlen=n)
+        self._count = 0
+        self._highs: deque[tuple[int, float]] = deque()
+        self._lows: deque[tuple[int, float]] = deque()
 
     def update(self, x: float) -> tuple[float, float]:
         self.window.append(x)
-        return max(self.window), min(self.window)
+        i = self._count
+        self._count += 1
+        highs, lows = self._highs, self._lows
+        while highs and highs[-1][1] <= x:
+            highs.pop()
+        highs.append((i, x))
+        while lows and lows[-1][1] >= x:
+            lows.pop()
+        lows.append((i, x))
+        oldest = i - self.n + 1
+        if highs[0][0] < oldest:
+            highs.popleft()
+        if lows[0][0] < oldest:
+            lows.popleft()
+        return highs[0][1], lows[0][1]
 
     def previous(self) -> tuple[float | None, float | None]:
         """High and low of the window before the next update (None when empty)."""
         if not self.window:
             return None, None
-        return max(self.window), min(self.window)
+        return self._highs[0][1], self._lows[0][1]
 
     def to_state(self) -> list[float]:
         return list(self.window)
 
     def restore(self, state: list[float]) -> RollingExtremes:
-        self.window.extend(state)
+        for x in state:
+            self.update(x)
         return self

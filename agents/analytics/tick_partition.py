@@ -30,31 +30,19 @@ class TickPartition:
         self.symbol_params = symbol_params or SymbolParams()
         self.symbols: dict[str, SymbolState] = {}
         self.offset = -1
-        # First message offset that holds a tick of each still-open interval start.
-        self._first_offset: dict[int, int] = {}
 
     def apply(self, ticks: list[Tick], offset: int) -> tuple[BarFrame | None, BarUpdate]:
         """Apply the ticks of message ``offset``: the frame to publish (if any) and the
         update (its ``late`` and ``duplicates`` ticks were not used)."""
-        interval = self.bars.interval_us
-        for start in {t.ts - t.ts % interval for t in ticks}:
-            if start >= self.bars.watermark:
-                self._first_offset.setdefault(start, offset)
-        update = self.bars.apply(ticks)
+        update = self.bars.apply(ticks, offset)
         update.closed = [self._with_stats(bar) for bar in update.closed]
         self.offset = offset
-        if update.advanced:
-            watermark = update.watermark
-            self._first_offset = {
-                s: o for s, o in self._first_offset.items() if s + interval > watermark
-            }
         return self._frame(update), update
 
     def flush(self) -> BarFrame:
         """End of input: close every open bar; the frame holding them."""
         update = self.bars.flush()
         update.closed = [self._with_stats(bar) for bar in update.closed]
-        self._first_offset.clear()
         return BarFrame(
             partition=self.partition,
             watermark=update.watermark,
@@ -65,16 +53,16 @@ class TickPartition:
 
     @property
     def replay_from(self) -> int:
-        return min(self._first_offset.values(), default=self.offset + 1)
+        """First tick message holding a tick of a bar still open (else the next one)."""
+        first = self.bars.first_open_offset()
+        return self.offset + 1 if first is None else first
 
     def _with_stats(self, bar: Bar) -> Bar:
         state = self.symbols.get(bar.symbol)
         if state is None:
             state = self.symbols[bar.symbol] = SymbolState(self.symbol_params)
         metrics = state.on_bar(bar.open, bar.high, bar.low, bar.close, bar.volume)
-        stats = SymbolStats(
-            **{name: getattr(metrics, name) for name in SymbolStats.__struct_fields__}
-        )
+        stats = SymbolStats(**vars(metrics))
         return msgspec.structs.replace(bar, stats=stats)
 
     def replay_frame(self, frame: BarFrame) -> None:
