@@ -1,0 +1,36 @@
+"""The pure core alone: ticks/s of :class:`Pipeline` over ticks made beforehand.
+
+Two figures per universe: ``apply`` on already decoded frames (the analytics
+alone), and decoding each frame's bytes with ``streams.codec`` and then ``apply``
+(what the bars agent does per message, without Faust and Kafka).
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+
+from agents.analytics.pipeline import Pipeline
+from benchmarks.synthetic import Workload
+from streams.codec import decode_ticks
+from streams.config import Universe
+
+
+def time_pure_core(universe: Universe, workload: Workload) -> float:
+    """Seconds for a fresh ``Pipeline`` to apply every frame of ``workload``."""
+    pipeline = Pipeline(universe, partitions=4)
+    gc.collect()
+    started = time.perf_counter()
+    for partition, ticks in workload.frames:
+        pipeline.apply(partition, ticks)
+    return time.perf_counter() - started
+
+
+def time_decode_and_core(universe: Universe, workload: Workload) -> float:
+    """Seconds to decode every frame's bytes and apply it to a fresh ``Pipeline``."""
+    pipeline = Pipeline(universe, partitions=4)
+    gc.collect()
+    started = time.perf_counter()
+    for partition, data in workload.payloads:
+        pipeline.apply(partition, decode_ticks(data))
+    return time.perf_counter() - started
