@@ -111,7 +111,7 @@ def register(
             for tick in misplaced:
                 detail = f"{tick.symbol} belongs to partition {partition_for(tick.symbol)}"
                 await reject("wrong_partition", detail, partition, offset, encode(tick))
-            frame, update = state.apply(ticks, offset)
+            frames, update = state.apply(ticks, offset)
             for tick in update.late:
                 detail = (
                     f"{tick.symbol} tick at {tick.ts} is before the partition watermark "
@@ -122,5 +122,5 @@ def register(
             for tick in update.duplicates:
                 detail = f"{tick.symbol} tick at {tick.ts} is already in its bar"
                 await reject("duplicate", detail, partition, offset, encode(tick))
-            if frame is not None:
+            for frame in frames:
                 await out.send(key=str(partition).encode(), value=encode(frame))

@@ -295,6 +295,19 @@ def _parse(raw: dict[str, Any], source: str) -> Universe:
     if not regimes:
         raise ConfigError(f"{where}: at least one [[simulator.regimes]] is needed")
 
+    signals = _params(raw, "signals", SignalParams, source)
+    regime = _params(raw, "regime", RegimeParams, source)
+    # A sample z-score over N values can never exceed (N - 1) / sqrt(N).
+    z_max = (rs_params.zscore_bars - 1) / rs_params.zscore_bars**0.5
+    for section, key, value in (
+        ("signals", "breakout_z", signals.breakout_z),
+        ("regime", "shock_z", regime.shock_z),
+    ):
+        if value >= z_max:
+            raise ConfigError(
+                f"{source}: [{section}]: key '{key}' = {value} can never be reached with "
+                f"[relative_strength] zscore_bars = {rs_params.zscore_bars} (|z| < {z_max:.2f})"
+            )
     return Universe(
         symbols,
         groups,
@@ -307,6 +320,6 @@ def _parse(raw: dict[str, Any], source: str) -> Universe:
         symbol=_params(raw, "symbol", SymbolParams, source),
         breadth=_params(raw, "breadth", BreadthParams, source),
         rrg=_params(raw, "rrg", RRGParams, source),
-        signals=_params(raw, "signals", SignalParams, source),
-        regime=_params(raw, "regime", RegimeParams, source),
+        signals=signals,
+        regime=regime,
     )

@@ -92,3 +92,14 @@ def test_state_round_trip_continues_identically():
     for x in [4.0, 5.0, 6.0]:
         assert sma.update(x) == sma2.update(x)
         assert ema.update(x) == pytest.approx(ema2.update(x))
+
+
+def test_sma_10_published_example():
+    """10-day SMA of the same StockCharts table ("Moving Averages - Simple and
+    Exponential", ChartSchool): 22.22, 22.21, 22.23, 22.26, 22.30, 22.42."""
+    closes = [22.27, 22.19, 22.08, 22.17, 22.18, 22.13, 22.23, 22.43, 22.24, 22.29,
+              22.15, 22.39, 22.38, 22.61, 23.36]  # fmt: skip
+    sma = Sma(10)
+    values = [sma.update(x) for x in closes]
+    assert values[:9] == [None] * 9
+    assert [round(v, 2) for v in values[9:]] == [22.22, 22.21, 22.23, 22.26, 22.30, 22.42]

@@ -40,10 +40,10 @@ class Pipeline:
     def apply(self, partition: int, ticks: list[Tick]) -> None:
         """One message's worth of ticks of one partition."""
         stage = self.stages[partition]
-        frame, update = stage.apply(ticks, stage.offset + 1)
+        frames, update = stage.apply(ticks, stage.offset + 1)
         self.late.extend(update.late)
         self.duplicates.extend(update.duplicates)
-        if frame is not None:
+        for frame in frames:
             self._merge(frame)
 
     def finish(self) -> None:

@@ -16,6 +16,8 @@ from agents.analytics.bars import MICROS, BarUpdate, PartitionBars
 from agents.analytics.symbols import SymbolParams, SymbolState
 from streams.records import Bar, BarFrame, SymbolStats, Tick
 
+MAX_BARS_PER_FRAME = 200
+
 
 class TickPartition:
     def __init__(
@@ -31,13 +33,14 @@ class TickPartition:
         self.symbols: dict[str, SymbolState] = {}
         self.offset = -1
 
-    def apply(self, ticks: list[Tick], offset: int) -> tuple[BarFrame | None, BarUpdate]:
-        """Apply the ticks of message ``offset``: the frame to publish (if any) and the
-        update (its ``late`` and ``duplicates`` ticks were not used)."""
+    def apply(self, ticks: list[Tick], offset: int) -> tuple[list[BarFrame], BarUpdate]:
+        """Apply the ticks of message ``offset``: the frames to publish (often none) and
+        the update (its ``late`` and ``duplicates`` ticks were not used)."""
+        previous = self.bars.watermark
         update = self.bars.apply(ticks, offset)
         update.closed = [self._with_stats(bar) for bar in update.closed]
         self.offset = offset
-        return self._frame(update), update
+        return self._frames(update, previous), update
 
     def flush(self) -> BarFrame:
         """End of input: close every open bar; the frame holding them."""
@@ -78,13 +81,24 @@ class TickPartition:
         self.offset = frame.replay_from - 1
         return frame.replay_from
 
-    def _frame(self, update: BarUpdate) -> BarFrame | None:
+    def _frames(self, update: BarUpdate, previous_watermark: int) -> list[BarFrame]:
+        """The closed bars in frames of at most ``MAX_BARS_PER_FRAME`` (a thousand
+        symbols' bars would exceed Kafka's 1 MB message limit); only the last frame
+        carries the new watermark, so the next stage sees the interval whole or not."""
         if not (update.closed or update.advanced):
-            return None
-        return BarFrame(
-            partition=self.partition,
-            watermark=update.watermark,
-            bars=update.closed,
-            source_offset=self.offset,
-            replay_from=self.replay_from,
-        )
+            return []
+        closed, replay_from = update.closed, self.replay_from
+        chunks = [
+            closed[i : i + MAX_BARS_PER_FRAME] for i in range(0, len(closed), MAX_BARS_PER_FRAME)
+        ]
+        chunks = chunks or [[]]
+        return [
+            BarFrame(
+                partition=self.partition,
+                watermark=update.watermark if last else previous_watermark,
+                bars=chunk,
+                source_offset=self.offset,
+                replay_from=replay_from,
+            )
+            for last, chunk in ((i == len(chunks) - 1, c) for i, c in enumerate(chunks))
+        ]
