@@ -215,6 +215,9 @@ class MetricsSnapshot(msgspec.Struct, frozen=True):
     ts: EpochMicros
     bar_seconds: Annotated[int, msgspec.Meta(gt=0)]
     bars: Annotated[int, msgspec.Meta(ge=0, description="Intervals seen so far.")]
+    interval_ticks: Annotated[
+        int, msgspec.Meta(ge=0, description="Ticks of the whole universe in this interval.")
+    ] = 0
     group: GroupStats | None = None
     pair: PairStats | None = None
     schema_version: int = SCHEMA_VERSION

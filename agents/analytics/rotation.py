@@ -153,12 +153,14 @@ class RotationEngine:
         self.pairs = [PairTracker(spec, universe) for spec in universe.all_pairs()]
         self.interval_ends: deque[int] = deque(maxlen=512)
         self.bars = 0
+        self.interval_ticks = 0
 
     def on_interval(self, end: int, bars: list[Bar]) -> tuple[list[MetricsSnapshot], list[Signal]]:
         """Apply one complete interval's bars; return its snapshots and signals."""
         self.bars += 1
         self.interval_ends.append(end)
         members: dict[str, SymbolMetrics] = {}
+        self.interval_ticks = sum(bar.ticks for bar in bars)
         for bar in bars:
             self.closes[bar.symbol] = bar.close
             if bar.stats is not None:
@@ -202,6 +204,7 @@ class RotationEngine:
             ts=end,
             bar_seconds=self.universe.bar_seconds,
             bars=self.bars,
+            interval_ticks=self.interval_ticks,
             group=GroupStats(**asdict(group.metrics)),
         )
 
@@ -224,6 +227,7 @@ class RotationEngine:
             ts=end,
             bar_seconds=self.universe.bar_seconds,
             bars=self.bars,
+            interval_ticks=self.interval_ticks,
             pair=PairStats(
                 numerator=spec.numerator,
                 denominator=spec.denominator,
