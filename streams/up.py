@@ -106,7 +106,16 @@ def run_up(args: argparse.Namespace) -> int:
     started = time.monotonic()
     load_universe(args.config)  # fail fast, before anything starts, on a bad config
     log_dir = Path(args.log_dir)
-    log_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        (log_dir / ".writable").touch()
+    except OSError as exc:
+        print(
+            f"rotation up: error: cannot write logs to {log_dir}: {exc.strerror}; "
+            "choose another folder with --log-dir",
+            file=sys.stderr,
+        )
+        return 2
     signal.signal(signal.SIGTERM, _interrupt)
     children: list[Child] = []
     echo = sys.stdout if args.headless else None
