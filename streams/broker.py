@@ -86,11 +86,15 @@ def wait_until_answers(bootstrap: str, timeout: float = 15.0) -> None:
 
 @contextlib.contextmanager
 def embedded_broker(
-    port: int | None = None, log_path: Path | None = None
+    port: int | None = None, log_path: Path | None = None, advertised_port: int | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Run Tansu on 127.0.0.1 until the block exits; yield (bootstrap, process)."""
+    """Run Tansu on 127.0.0.1 until the block exits; yield (bootstrap, process).
+
+    ``advertised_port``: the port clients are told to use (a proxy in front of it).
+    """
     port = port or free_port()
     url = f"tcp://127.0.0.1:{port}"
+    advertised = f"tcp://127.0.0.1:{advertised_port or port}"
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     proc = processes.spawn(
         [
@@ -99,7 +103,7 @@ def embedded_broker(
             "--listener-url",
             url,
             "--advertised-listener-url",
-            url,
+            advertised,
             "--storage-engine",
             "memory://tansu/",
         ],

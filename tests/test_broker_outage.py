@@ -1,0 +1,70 @@
+"""The broker unreachable for a while, then back: feed, worker and gateway reconnect by
+themselves, say so in their logs, and the data flows again; nothing crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from websockets.asyncio.client import connect
+
+from streams.admin import ensure_topics
+from streams.broker import embedded_broker, free_port
+from streams.up import Child
+from tests.helpers import wait_for_port
+from tests.tcp_proxy import Proxy
+
+OUTAGE_S = 8.0
+
+
+async def metrics_times(url: str, count: int, timeout: float = 120.0) -> list[int]:
+    """Event times of ``count`` live metrics messages (after the snapshot)."""
+    stamps: list[int] = []
+    async with connect(url) as ws:
+        await ws.send(json.dumps({"op": "subscribe", "channels": ["metrics"]}))
+        deadline = time.monotonic() + timeout
+        while len(stamps) < count:
+            assert time.monotonic() < deadline, f"only {len(stamps)} metrics arrived"
+            message = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+            if message.get("type") == "metrics":
+                stamps.append(message["data"]["ts"])
+    return stamps
+
+
+def test_everything_reconnects_after_a_broker_outage(tmp_path):
+    proxy_port = free_port()
+    with embedded_broker(log_path=tmp_path / "broker.log", advertised_port=proxy_port) as (
+        direct,
+        _,
+    ):
+        target = int(direct.rsplit(":", 1)[1])
+        with Proxy(target, proxy_port) as proxy:
+            bootstrap = f"127.0.0.1:{proxy_port}"
+            asyncio.run(ensure_topics(bootstrap))
+            env = {"KAFKA_BOOTSTRAP": bootstrap, "PYTHONUNBUFFERED": "1"}
+            started = time.monotonic()
+            port = free_port()
+            children = [
+                Child("gateway", ["gateway", "--port", str(port)], env, tmp_path, None, started),
+                Child("worker", ["worker"], env, tmp_path, None, started),
+                Child("feed", ["feed", "sim", "--speed", "6000"], env, tmp_path, None, started),
+            ]
+            try:
+                wait_for_port(port)
+                url = f"ws://127.0.0.1:{port}/ws"
+                before = asyncio.run(metrics_times(url, 5))
+                proxy.cut()
+                time.sleep(OUTAGE_S)
+                assert all(c.failed() is None for c in children), [c.failed() for c in children]
+                proxy.restore()
+                after = asyncio.run(metrics_times(url, 30))
+                assert max(after) > max(before)  # event time moves on after the outage
+                assert all(c.failed() is None for c in children), [c.failed() for c in children]
+            finally:
+                for child in reversed(children):
+                    child.stop()
+    for name in ("feed", "worker", "gateway"):
+        log = (tmp_path / f"{name}.log").read_text()
+        assert "Traceback" not in log, f"{name}: {log[-2000:]}"
+        assert any(word in log for word in ("Unable connect", "Connection", "connect")), name
