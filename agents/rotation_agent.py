@@ -57,7 +57,7 @@ def register(
         stage = RotationStage(universe)
         async for record in read_partition(bootstrap, BARS.name, partition, 0, first_offset):
             try:
-                frame = decode_bar_frame(record.value)
+                frame = decode_bar_frame(record.value or b"")
             except (msgspec.DecodeError, msgspec.ValidationError):
                 stage.offset = record.offset
                 continue
@@ -79,7 +79,7 @@ def register(
             if stage is None or stage.offset != message.offset - 1:
                 stage = stages[message.partition] = await recover(message.partition, message.offset)
             try:
-                frame = decode_bar_frame(event.value)
+                frame = decode_bar_frame(event.value or b"")
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                 stage.offset = message.offset
                 await deadletters.send(

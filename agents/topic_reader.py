@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from streams.settings import kafka_client_kwargs
+
 IDLE_MS = 300
 GIVE_UP_POLLS = 100  # 30 s without a record while records before `stop` are still missing
 
@@ -25,7 +27,7 @@ async def read_partition(
     if stop is not None and stop <= start:
         return
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **kafka_client_kwargs(bootstrap),
         group_id=None,
         enable_auto_commit=False,
         client_id="rotation-recovery",

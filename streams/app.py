@@ -12,7 +12,7 @@ import time
 import faust
 
 from streams.config import Universe
-from streams.settings import Settings
+from streams.settings import Settings, faust_broker_credentials
 from streams.topics import BARS, DEADLETTER, METRICS, SIGNALS, TICKS
 
 
@@ -24,6 +24,7 @@ def create_app(settings: Settings, universe: Universe, started: float | None = N
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{host}" for host in settings.bootstrap.split(",")],
+        broker_credentials=faust_broker_credentials(settings.security),
         value_serializer="raw",
         key_serializer="raw",
         web_enabled=False,

@@ -1,31 +1,49 @@
-"""The universe configuration (symbols, groups, pairs, parameters, simulator regimes).
+"""The configuration: universe, groups, pairs, every parameter, topics and limits.
 
-A TOML file; the default ships inside the package (``streams/universe.toml``) and
-``ROTATION_CONFIG`` or ``--config`` points at another. Errors name the file and the
-key so a user can fix them without reading a traceback.
+One TOML file; the default ships inside the package (``streams/universe.toml``) and
+``ROTATION_CONFIG`` or ``--config`` points at another. Every value can be overridden
+by an environment variable ``ROTATION__<TABLE>__<KEY>`` (see
+:mod:`streams.config_source`). Errors name the file, the line and the key (or the
+variable that set it) so a user can fix them without reading a traceback.
+docs/configuration.md describes every key.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from agents.analytics.breadth import BreadthParams
 from agents.analytics.rrg import RRGParams
 from agents.analytics.signal_rules import RegimeParams, SignalParams
 from agents.analytics.symbols import SymbolParams
+from agents.analytics.tick_checks import TickRules
+from streams.config_source import (
+    DEFAULT_CONFIG_NAME,
+    ConfigError,
+    ConfigSource,
+    KeyPath,
+    default_config_path,
+    read_source,
+)
+from streams.topics import TopicSpec, topics_from
 
-DEFAULT_CONFIG_NAME = "universe.toml"
-
-
-class ConfigError(ValueError):
-    """The configuration file is missing, unreadable or holds a bad value."""
+__all__ = [
+    "DEFAULT_CONFIG_NAME",
+    "ConfigError",
+    "PairSpec",
+    "Regime",
+    "RelativeStrengthParams",
+    "SimulatorParams",
+    "SymbolSpec",
+    "Universe",
+    "default_config_path",
+    "load_universe",
+]
 
 
 @dataclass(frozen=True)
@@ -100,6 +118,11 @@ class Universe:
     rrg: RRGParams = field(default_factory=RRGParams)
     signals: SignalParams = field(default_factory=SignalParams)
     regime: RegimeParams = field(default_factory=RegimeParams)
+    ticks: TickRules = field(default_factory=TickRules)
+    topics: dict[str, TopicSpec] = field(default_factory=dict)
+    gateway: dict[str, Any] = field(default_factory=dict)
+    """``[gateway]`` settings given in the file: field name of
+    ``gateway.settings.GatewaySettings`` -> value (checked against its fields)."""
 
     def members(self, name: str) -> tuple[str, ...]:
         """The symbols behind a pair leg: a group's members, or the symbol itself."""
@@ -123,76 +146,134 @@ class Universe:
         return tuple(pairs)
 
 
-def default_config_path() -> Path:
-    return Path(str(resources.files("streams").joinpath(DEFAULT_CONFIG_NAME)))
-
-
 def load_universe(path: str | os.PathLike[str] | None = None) -> Universe:
-    """Read and validate a universe file (default: ``ROTATION_CONFIG`` or the shipped one)."""
-    chosen = Path(path or os.environ.get("ROTATION_CONFIG") or default_config_path())
-    try:
-        raw = tomllib.loads(chosen.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{chosen}: no such configuration file") from None
-    except OSError as exc:
-        raise ConfigError(f"{chosen}: cannot read: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{chosen}: not valid TOML: {exc}") from None
-    return _parse(raw, str(chosen))
+    """Read and validate the configuration (default: ``ROTATION_CONFIG`` or the shipped
+    file), with the ``ROTATION__*`` environment overrides applied."""
+    return parse_source(read_source(path))
+
+
+@dataclass(frozen=True)
+class _Table:
+    """A table of the configuration and where it is, for error messages."""
+
+    source: ConfigSource
+    path: KeyPath
+    label: str  # "[bars]", "[symbols.SPY]", "[[pairs]] #1"; "" for the top level
+
+    def fail(self, key: str | None, message: str) -> ConfigError:
+        """``file:LINE: [table]: message``, LINE that of ``key`` (or of the table)."""
+        path = self.path if key is None else (*self.path, key)
+        return self.source.error(path, f"{self.label}: {message}" if self.label else message)
+
+    def child(self, key: str | int, label: str) -> _Table:
+        return _Table(self.source, (*self.path, key), label)
 
 
 _REQUIRED = object()
 
 
-def _get(table: dict[str, Any], key: str, kind: type, where: str, default: Any = _REQUIRED) -> Any:
+def _get(
+    table: dict[str, Any], key: str, kind: type, where: _Table, default: Any = _REQUIRED
+) -> Any:
     if key not in table:
         if default is not _REQUIRED:
             return default
-        raise ConfigError(f"{where}: missing key '{key}'")
+        return _missing(where, key, kind)
     value = table[key]
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise ConfigError(
-            f"{where}: key '{key}' must be {kind.__name__}, got {type(value).__name__} {value!r}"
+        raise where.fail(
+            key, f"key '{key}' must be {_kind_name(kind)}, got {type(value).__name__} {value!r}"
         )
     return value
 
 
-def _params(raw: dict[str, Any], section: str, cls: type, source: str) -> Any:
-    """Build the parameter dataclass ``cls`` from table ``[section]`` (all keys optional)."""
-    table = _get(raw, section, dict, source, {})
-    where = f"{source}: [{section}]"
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    values = {}
+def _missing(where: _Table, key: str, kind: type) -> Any:
+    if kind is dict and not where.label:
+        raise where.fail(None, f"missing table [{key}]")
+    raise where.fail(None, f"missing key '{key}'")
+
+
+def _kind_name(kind: type) -> str:
+    return {dict: "a table", list: "an array"}.get(kind, kind.__name__)
+
+
+def _known(table: dict[str, Any], where: _Table, allowed: list[str] | tuple[str, ...]) -> None:
+    """Refuse keys no one reads: a typo (in the file or an environment variable) would
+    otherwise be ignored without a word."""
     for key in table:
-        if key not in fields:
-            raise ConfigError(f"{where}: unknown key '{key}'; known: {', '.join(fields)}")
-        default = fields[key].default
-        values[key] = _get(table, key, type(default), where)
+        if key not in allowed:
+            kind = "key" if where.label else "table"
+            raise where.fail(key, f"unknown {kind} '{key}'; known: {', '.join(allowed)}")
+
+
+def _params(raw: dict[str, Any], section: str, cls: type, root: _Table) -> Any:
+    """Build the parameter dataclass ``cls`` from table ``[section]`` (all keys optional)."""
+    table = _get(raw, section, dict, root, {})
+    where = root.child(section, f"[{section}]")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    _known(table, where, list(fields))
+    values = {key: _get(table, key, type(fields[key].default), where) for key in table}
     try:
         return cls(**values)
     except ValueError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+        named = [key for key in values if re.search(rf"\b{key}\b", str(exc))]
+        raise where.fail(named[0] if named else None, str(exc)) from None
 
 
-def _positive(value: float, key: str, where: str) -> None:
+def _positive(value: float, key: str, where: _Table) -> None:
     if value <= 0:
-        raise ConfigError(f"{where}: key '{key}' must be > 0, got {value!r}")
+        raise where.fail(key, f"key '{key}' must be > 0, got {value!r}")
 
 
-def _parse(raw: dict[str, Any], source: str) -> Universe:
+def _table(value: Any, where: _Table) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise where.fail(None, f"must be a table, got {type(value).__name__} {value!r}")
+    return value
+
+
+TABLES = (
+    "bars",
+    "ticks",
+    "relative_strength",
+    "symbol",
+    "breadth",
+    "rrg",
+    "signals",
+    "regime",
+    "groups",
+    "pairs",
+    "symbols",
+    "simulator",
+    "topics",
+    "gateway",
+)
+SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9.\-^=/]*$")  # streams.records.Symbol
+
+
+def parse_source(source: ConfigSource) -> Universe:
+    """Validate a read configuration and build the :class:`Universe`."""
+    raw = source.data
+    root = _Table(source, (), "")
+    _known(raw, root, TABLES)
+
     symbols: dict[str, SymbolSpec] = {}
-    for sym, spec in _get(raw, "symbols", dict, source).items():
-        where = f"{source}: [symbols.{sym}]"
-        if not isinstance(spec, dict):
-            raise ConfigError(f"{where}: must be a table")
+    symbol_fields = [f.name for f in dataclasses.fields(SymbolSpec) if f.name != "symbol"]
+    for sym, value in _get(raw, "symbols", dict, root).items():
+        where = root.child("symbols", "[symbols]").child(sym, f"[symbols.{sym}]")
+        spec = _table(value, where)
+        if len(sym) > 32 or not SYMBOL_PATTERN.match(sym):
+            raise where.fail(
+                None, f"'{sym}' is no ticker symbol (upper case letters, digits and . - ^ = /)"
+            )
+        _known(spec, where, symbol_fields)
         default = SymbolSpec(sym)
         price = _get(spec, "price", float, where, default.price)
         vol = _get(spec, "vol", float, where, default.vol)
         cap = _get(spec, "cap", float, where, default.cap)
-        for key, value in (("price", price), ("vol", vol), ("cap", cap)):
-            _positive(value, key, where)
+        for key, number in (("price", price), ("vol", vol), ("cap", cap)):
+            _positive(number, key, where)
         symbols[sym] = SymbolSpec(
             sym,
             price,
@@ -202,25 +283,27 @@ def _parse(raw: dict[str, Any], source: str) -> Universe:
             vol,
             cap,
         )
+    if not symbols:
+        raise root.child("symbols", "[symbols]").fail(None, "needs at least one symbol")
 
     groups: dict[str, tuple[str, ...]] = {}
-    for name, members in _get(raw, "groups", dict, source).items():
-        where = f"{source}: [groups] {name}"
+    for name, members in _get(raw, "groups", dict, root).items():
+        where = root.child("groups", "[groups]").child(name, f"[groups] {name}")
         if not isinstance(members, list) or not members:
-            raise ConfigError(f"{where}: must be a non-empty list of symbols")
+            raise where.fail(None, "must be a non-empty list of symbols")
         unknown = [m for m in members if m not in symbols]
         if unknown:
-            raise ConfigError(f"{where}: unknown symbols {unknown} (add them to [symbols])")
+            raise where.fail(None, f"unknown symbols {unknown} (add them to [symbols])")
         groups[name] = tuple(members)
 
     pairs = []
-    for i, spec in enumerate(_get(raw, "pairs", list, source)):
-        where = f"{source}: [[pairs]] #{i + 1}"
+    for i, value in enumerate(_get(raw, "pairs", list, root)):
+        where = root.child("pairs", "[[pairs]]").child(i, f"[[pairs]] #{i + 1}")
+        spec = _table(value, where)
+        _known(spec, where, ("name", "numerator", "denominator", "regime", "breadth"))
         breadth = _get(spec, "breadth", list, where, None)
-        if breadth is not None and (
-            len(breadth) != 2 or any(g not in _get(raw, "groups", dict, source) for g in breadth)
-        ):
-            raise ConfigError(f"{where}: key 'breadth' must name two groups, got {breadth!r}")
+        if breadth is not None and (len(breadth) != 2 or any(g not in groups for g in breadth)):
+            raise where.fail("breadth", f"key 'breadth' must name two groups, got {breadth!r}")
         pair = PairSpec(
             _get(spec, "name", str, where),
             _get(spec, "numerator", str, where),
@@ -228,20 +311,27 @@ def _parse(raw: dict[str, Any], source: str) -> Universe:
             regime=_get(spec, "regime", bool, where, False),
             breadth=None if breadth is None else (breadth[0], breadth[1]),
         )
-        for leg in (pair.numerator, pair.denominator):
+        for key, leg in (("numerator", pair.numerator), ("denominator", pair.denominator)):
             if leg not in symbols and leg not in groups:
-                raise ConfigError(f"{where}: '{leg}' is neither a symbol nor a group")
+                raise where.fail(key, f"'{leg}' is neither a symbol nor a group")
         pairs.append(pair)
 
-    bars = _get(raw, "bars", dict, source)
-    bar_seconds = _get(bars, "seconds", int, f"{source}: [bars]")
-    _positive(bar_seconds, "seconds", f"{source}: [bars]")
-    lateness = _get(bars, "allowed_lateness_seconds", float, f"{source}: [bars]", 0.0)
+    where = root.child("bars", "[bars]")
+    bars = _get(raw, "bars", dict, root)
+    _known(bars, where, ("seconds", "allowed_lateness_seconds"))
+    bar_seconds = _get(bars, "seconds", int, where)
+    _positive(bar_seconds, "seconds", where)
+    if bar_seconds > 86_400:
+        raise where.fail(
+            "seconds", f"key 'seconds' must be at most 86400 (a day), got {bar_seconds}"
+        )
+    lateness = _get(bars, "allowed_lateness_seconds", float, where, 0.0)
     if lateness < 0:
-        raise ConfigError(f"{source}: [bars]: key 'allowed_lateness_seconds' must be >= 0")
+        raise where.fail("allowed_lateness_seconds", "key 'allowed_lateness_seconds' must be >= 0")
 
-    where = f"{source}: [relative_strength]"
-    rs = _get(raw, "relative_strength", dict, source)
+    where = root.child("relative_strength", "[relative_strength]")
+    rs = _get(raw, "relative_strength", dict, root)
+    _known(rs, where, [f.name for f in dataclasses.fields(RelativeStrengthParams)])
     rs_params = RelativeStrengthParams(
         _get(rs, "sma_bars", int, where),
         _get(rs, "change_bars", int, where),
@@ -253,26 +343,37 @@ def _parse(raw: dict[str, Any], source: str) -> Universe:
         _get(rs, "group_pairs", bool, where, True),
     )
     if rs_params.zscore_bars < 2:
-        raise ConfigError(f"{where}: key 'zscore_bars' must be >= 2")
+        raise where.fail("zscore_bars", "key 'zscore_bars' must be >= 2")
     if rs_params.benchmark is not None and rs_params.benchmark not in symbols:
-        raise ConfigError(f"{where}: benchmark '{rs_params.benchmark}' is not in [symbols]")
+        raise where.fail("benchmark", f"benchmark '{rs_params.benchmark}' is not in [symbols]")
     _positive(rs_params.sma_bars, "sma_bars", where)
     _positive(rs_params.change_bars, "change_bars", where)
-    if rs_params.hysteresis_pct < 0 or rs_params.cooldown_bars < 0:
-        raise ConfigError(f"{where}: hysteresis_pct and cooldown_bars must be >= 0")
+    if rs_params.hysteresis_pct < 0:
+        raise where.fail("hysteresis_pct", "key 'hysteresis_pct' must be >= 0")
+    if rs_params.cooldown_bars < 0:
+        raise where.fail("cooldown_bars", "key 'cooldown_bars' must be >= 0")
 
-    where = f"{source}: [simulator]"
-    sim = _get(raw, "simulator", dict, source, {})
+    where = root.child("simulator", "[simulator]")
+    sim = _get(raw, "simulator", dict, root, {})
+    _known(
+        sim,
+        where,
+        ("start", "session_seconds", "tick_interval_seconds", "frame_max_ticks", "regimes"),
+    )
     try:
         start = datetime.fromisoformat(_get(sim, "start", str, where, "2026-09-01T09:30:00-04:00"))
     except ValueError:
-        raise ConfigError(f"{where}: key 'start' must be an ISO 8601 time with offset") from None
+        raise where.fail("start", "key 'start' must be an ISO 8601 time with offset") from None
     if start.tzinfo is None:
-        raise ConfigError(f"{where}: key 'start' needs a UTC offset, e.g. -04:00")
+        raise where.fail("start", "key 'start' needs a UTC offset, e.g. -04:00")
     regimes = []
     flat = [{"name": "flat", "days": 1000, "market_pct": 0, "size_pct": 0, "tech_pct": 0}]
-    for i, spec in enumerate(_get(sim, "regimes", list, where, flat)):
-        rwhere = f"{source}: [[simulator.regimes]] #{i + 1}"
+    for i, value in enumerate(_get(sim, "regimes", list, where, flat)):
+        rwhere = where.child("regimes", "[[simulator.regimes]]").child(
+            i, f"[[simulator.regimes]] #{i + 1}"
+        )
+        spec = _table(value, rwhere)
+        _known(spec, rwhere, [f.name for f in dataclasses.fields(Regime)])
         regime = Regime(
             _get(spec, "name", str, rwhere),
             _get(spec, "days", int, rwhere),
@@ -293,20 +394,21 @@ def _parse(raw: dict[str, Any], source: str) -> Universe:
     _positive(sim_params.tick_interval_seconds, "tick_interval_seconds", where)
     _positive(sim_params.frame_max_ticks, "frame_max_ticks", where)
     if not regimes:
-        raise ConfigError(f"{where}: at least one [[simulator.regimes]] is needed")
+        raise where.fail("regimes", "at least one [[simulator.regimes]] is needed")
 
-    signals = _params(raw, "signals", SignalParams, source)
-    regime = _params(raw, "regime", RegimeParams, source)
+    signals = _params(raw, "signals", SignalParams, root)
+    regime_params = _params(raw, "regime", RegimeParams, root)
     # A sample z-score over N values can never exceed (N - 1) / sqrt(N).
     z_max = (rs_params.zscore_bars - 1) / rs_params.zscore_bars**0.5
-    for section, key, value in (
+    for section, key, number in (
         ("signals", "breakout_z", signals.breakout_z),
-        ("regime", "shock_z", regime.shock_z),
+        ("regime", "shock_z", regime_params.shock_z),
     ):
-        if value >= z_max:
-            raise ConfigError(
-                f"{source}: [{section}]: key '{key}' = {value} can never be reached with "
-                f"[relative_strength] zscore_bars = {rs_params.zscore_bars} (|z| < {z_max:.2f})"
+        if number >= z_max:
+            raise root.child(section, f"[{section}]").fail(
+                key,
+                f"key '{key}' = {number} can never be reached with "
+                f"[relative_strength] zscore_bars = {rs_params.zscore_bars} (|z| < {z_max:.2f})",
             )
     return Universe(
         symbols,
@@ -316,10 +418,43 @@ def _parse(raw: dict[str, Any], source: str) -> Universe:
         lateness,
         rs_params,
         sim_params,
-        source,
-        symbol=_params(raw, "symbol", SymbolParams, source),
-        breadth=_params(raw, "breadth", BreadthParams, source),
-        rrg=_params(raw, "rrg", RRGParams, source),
+        str(source.path),
+        symbol=_params(raw, "symbol", SymbolParams, root),
+        breadth=_params(raw, "breadth", BreadthParams, root),
+        rrg=_params(raw, "rrg", RRGParams, root),
         signals=signals,
-        regime=regime,
+        regime=regime_params,
+        ticks=_params(raw, "ticks", TickRules, root),
+        topics=topics_from(source),
+        gateway=_gateway(raw, root),
     )
+
+
+GATEWAY_SECRET = "token"
+
+
+def _gateway(raw: dict[str, Any], root: _Table) -> dict[str, Any]:
+    """``[gateway]``: any field of ``GatewaySettings`` but the token, checked by it."""
+    table = _get(raw, "gateway", dict, root, {})
+    if not table:
+        return {}
+    from gateway.settings import GatewaySettings
+
+    where = root.child("gateway", "[gateway]")
+    fields = {f.name: f for f in dataclasses.fields(GatewaySettings) if f.name != GATEWAY_SECRET}
+    if GATEWAY_SECRET in table:
+        raise where.fail(
+            GATEWAY_SECRET,
+            "a token does not belong in the configuration file: set ROTATION_GATEWAY_TOKEN",
+        )
+    _known(table, where, list(fields))
+    values = {}
+    for key in table:
+        default = fields[key].default
+        values[key] = _get(table, key, str if default is None else type(default), where)
+    try:
+        GatewaySettings(**values)
+    except (TypeError, ValueError) as exc:
+        named = [key for key in values if re.search(rf"\b{key}\b", str(exc))]
+        raise where.fail(named[0] if named else None, str(exc)) from None
+    return values

@@ -255,8 +255,20 @@ class Signal(msgspec.Struct, frozen=True):
 
 
 DeadLetterReason = Literal[
-    "malformed", "invalid", "late", "duplicate", "wrong_partition", "unknown_symbol"
+    "malformed",
+    "invalid",
+    "unknown_symbol",
+    "wrong_partition",
+    "future",
+    "past",
+    "late",
+    "duplicate",
 ]
+"""Why an input was not used (agents.analytics.tick_checks describes each check):
+``malformed`` not JSON (or empty), ``invalid`` wrong fields or values, ``unknown_symbol``
+not in the universe, ``wrong_partition`` sent to another partition than its symbol's,
+``future``/``past`` an event time beyond the ``[ticks]`` bounds, ``late`` for a bar
+interval already closed, ``duplicate`` an exact repeat of a tick in its bar."""
 
 
 class DeadLetter(msgspec.Struct, frozen=True):

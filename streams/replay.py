@@ -412,11 +412,13 @@ async def replay_kafka(
     from aiokafka import AIOKafkaProducer
     from aiokafka.errors import KafkaError
 
+    from streams.settings import kafka_client_kwargs
+
     symbols = {str(s) for s in plan.table.symbols[plan.fed]}
     partitions = {s: partition_for(s, TICKS.partitions) for s in symbols}
     batch = max_ticks * TICKS.partitions
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, linger_ms=5, max_request_size=8 * 1024 * 1024
+        **kafka_client_kwargs(bootstrap), linger_ms=5, max_request_size=8 * 1024 * 1024
     )
     result = KafkaResult()
     origin: tuple[int, float] | None = None
@@ -635,7 +637,8 @@ def _run_kafka(
     from streams.broker import api_versions_probe
     from streams.settings import Settings
 
-    bootstrap = Settings.from_env(args.bootstrap).bootstrap
+    settings = Settings.from_env(args.bootstrap)
+    bootstrap = settings.bootstrap
     table = plan.table
     path = Path(args.checkpoint) if args.checkpoint else Checkpoint.default_path(table.path)
     size = Path(table.path).stat().st_size
@@ -669,7 +672,9 @@ def _run_kafka(
                 )
         checkpoint = fresh
     try:
-        api_versions_probe(bootstrap, timeout=5.0)
+        # A plain-text probe; a TLS listener would not answer it (the client says why).
+        if not settings.security.uses_tls:
+            api_versions_probe(bootstrap, timeout=5.0)
     except OSError as exc:
         raise ReplayError(f"no Kafka broker answers at {bootstrap}: {exc}") from None
     remaining = plan.tick_count(checkpoint.next_row) - checkpoint.skip_ticks
