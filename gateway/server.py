@@ -1,10 +1,16 @@
-"""The gateway process: a Kafka reader feeding a websocket server.
+"""The gateway process: the Kafka reader, the websocket server and HTTP on one port.
 
-One aiokafka consumer (no consumer group: the gateway reads every partition from
-the beginning, which rebuilds its history on restart) turns ``rotation.metrics`` and
-``rotation.signals`` into data messages; each websocket client has a bounded queue
-drained by its own writer task, so a slow client never delays the others: when its
-queue is full it is told and closed with 1013 (try again later).
+``/ws`` is the websocket protocol of :mod:`gateway.messages` (one
+:class:`gateway.session.Session` per connection); ``/healthz`` and ``/metrics``
+(Prometheus text) answer plain HTTP on the same port.
+
+Fan-out: each message is encoded once, as a websocket frame (:mod:`gateway.frames`);
+for each subscriber whose filter keeps it, the frame is written straight into the
+connection (as ``websockets.broadcast`` does) while the connection's write buffer is
+below ``WRITE_LIMIT``; otherwise it waits in the client's bounded
+:class:`gateway.outbox.Outbox`, drained by a task of that client only. A client
+whose outbox is full is sent ``slow_client`` and closed with 1013; nobody else waits
+for it.
 """
 
 from __future__ import annotations
@@ -14,200 +20,441 @@ import contextlib
 import http
 import logging
 import time
+from collections import Counter
 
 import msgspec
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
-from gateway.history import ChannelHistory
-from gateway.messages import CHANNELS, PROTOCOL_VERSION, Error, Subscribe, Subscribed, Welcome
-from gateway.requests import MAX_REQUEST_BYTES, parse_request
-from streams.codec import decode_metrics, decode_signal
-from streams.topics import METRICS, SIGNALS
+from gateway.frames import payload_of, text_frame
+from gateway.history import History
+from gateway.kafka_reader import KafkaReader
+from gateway.messages import (
+    CLOSE_GOING_AWAY,
+    CLOSE_SERVICE_RESTART,
+    CLOSE_TRY_AGAIN_LATER,
+    Error,
+    Heartbeat,
+    Shutdown,
+)
+from gateway.outbox import Outbox
+from gateway.session import Session, bearer_token_ok
+from gateway.settings import GatewaySettings
+from gateway.stats import CONTENT_TYPE, Stats
+from gateway.subscriptions import Entry, Matcher
+from streams.broker import api_versions_probe
 
 log = logging.getLogger("rotation.gateway")
 _encoder = msgspec.json.Encoder()
 
-DEFAULT_PORT = 8765
-CLIENT_QUEUE = 1024
-CLOSE_TRY_AGAIN_LATER = 1013
+WRITE_LIMIT = 2**15
+"""Bytes buffered per connection before messages wait in its outbox instead."""
+HEALTH_PROBE_INTERVAL = 2.0
 
 
 class Client:
-    """One websocket connection, its subscription and its outgoing queue."""
+    """One websocket connection: its session, its outbox and its drain task."""
 
-    def __init__(self, ws: ServerConnection, max_queue: int) -> None:
+    __slots__ = ("address", "closing", "drainer", "outbox", "session", "ws")
+
+    def __init__(self, ws: ServerConnection, session: Session, max_queue: int) -> None:
         self.ws = ws
-        self.channels: set[str] = set()
-        self.queue: asyncio.Queue[bytes] = asyncio.Queue(max_queue)
-        self.overflowed = False
-
-    def offer(self, message: bytes) -> None:
-        if self.overflowed:
-            return
-        try:
-            self.queue.put_nowait(message)
-        except asyncio.QueueFull:
-            self.overflowed = True
-            log.warning(
-                "client %s fell %d messages behind: closing",
-                self.ws.remote_address,
-                self.queue.qsize(),
-            )
+        self.session = session
+        self.outbox = Outbox(max_queue)
+        self.address = ws.remote_address[0] if ws.remote_address else "?"
+        self.closing = False
+        self.drainer: asyncio.Task[None] | None = None
 
 
 class Gateway:
-    def __init__(
-        self,
-        bootstrap: str,
-        host: str = "127.0.0.1",
-        port: int = DEFAULT_PORT,
-        max_queue: int = CLIENT_QUEUE,
-    ) -> None:
+    def __init__(self, bootstrap: str, settings: GatewaySettings | None = None) -> None:
+        self.settings = settings or GatewaySettings()
+        s = self.settings
         self.bootstrap = bootstrap
-        self.host = host
-        self.port = port
-        self.max_queue = max_queue
-        self.history = ChannelHistory()
-        self.clients: set[Client] = set()
-        self.kafka_ok = False
-        self.sent = 0
-
-    # Kafka side ---------------------------------------------------------------
-
-    async def consume(self) -> None:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            client_id="rotation-gateway",
+        self.port = s.port
+        self.stats = Stats()
+        self.history = History(
+            keep_signals=s.keep_signals,
+            keep_metrics=s.keep_metrics,
+            keep_subject=s.keep_subject,
+            snapshot_signals=s.snapshot_signals,
         )
-        await consumer.start()
+        self.reader = KafkaReader(
+            bootstrap,
+            self.history,
+            self.stats,
+            self.publish,
+            fetch_max_wait_ms=s.fetch_max_wait_ms,
+        )
+        self.clients: set[Client] = set()
+        self.per_address: Counter[str] = Counter()
+        self.subscribers: dict[str, dict[Client, Matcher | None]] = {}
+        self.broker_reachable: bool | None = None
+        self.accepting = True
+        self.heartbeats = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # Fan-out --------------------------------------------------------------------------
+
+    def publish(self, published: list[tuple[str, Entry]]) -> None:
+        """Deliver new messages to every subscriber whose filter keeps them."""
+        for channel, entry in published:
+            subscribers = self.subscribers.get(channel)
+            if not subscribers:
+                continue
+            key = (channel, entry.subject) if channel.startswith("metrics") else None
+            for client, matcher in list(subscribers.items()):
+                if matcher is None or matcher(entry):
+                    self.deliver(client, entry.frame, key, entry.seq)
+
+    def send(self, client: Client, payload: bytes) -> None:
+        """Deliver one message made for this client alone (an answer, a notice)."""
+        self.deliver(client, text_frame(payload))
+
+    def deliver(
+        self, client: Client, frame: bytes, key: tuple[str, str] | None = None, seq: int = 0
+    ) -> None:
+        """Write ``frame`` now if the connection takes it, else queue it (``key``:
+        conflate with a waiting frame of the same channel and subject)."""
+        if client.closing:
+            return
+        ws = client.ws
+        if client.drainer is None and ws.protocol.state is State.OPEN:
+            transport = ws.transport
+            if transport.get_write_buffer_size() < WRITE_LIMIT:
+                try:
+                    transport.write(frame)
+                except Exception as exc:  # the connection broke; its handler cleans up
+                    log.debug("write to %s failed: %s", client.address, exc)
+                    client.closing = True
+                    return
+                self.stats.messages_sent += 1
+                self.stats.bytes_sent += len(frame)
+                return
+        if not client.outbox.push(frame, key, seq):
+            self._close_slow(client)
+        elif client.drainer is None:
+            client.drainer = asyncio.create_task(self._drain(client))
+
+    async def _drain(self, client: Client) -> None:
         try:
-            parts = [
-                TopicPartition(spec.name, p)
-                for spec in (METRICS, SIGNALS)
-                for p in range(spec.partitions)
-            ]
-            consumer.assign(parts)
-            await consumer.seek_to_beginning(*parts)
-            self.kafka_ok = True
-            while True:
-                batches = await consumer.getmany(timeout_ms=500, max_records=2000)
-                for tp, records in batches.items():
-                    for record in records:
-                        self.on_record(tp.topic, record.value)
+            while len(client.outbox) and not client.closing:
+                for frame in client.outbox.pop():
+                    # send() waits while the connection's write buffer is full.
+                    await client.ws.send(payload_of(frame), text=True)
+                    self.stats.messages_sent += 1
+                    self.stats.bytes_sent += len(frame)
+        except ConnectionClosed:
+            client.closing = True
         finally:
-            self.kafka_ok = False
-            await consumer.stop()
+            self.stats.conflated += client.outbox.conflated
+            client.outbox.conflated = 0
+            client.drainer = None
 
-    def on_record(self, topic: str, value: bytes) -> None:
-        try:
-            if topic == SIGNALS.name:
-                message = self.history.add_signal(decode_signal(value))
-                channel = "signals"
-            else:
-                message = self.history.add_metrics(decode_metrics(value))
-                channel = "metrics"
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            log.warning("skipping an undecodable record on %s: %s", topic, exc)
-            return
-        if message is None:
-            return
-        for client in self.clients:
-            if channel in client.channels:
-                client.offer(message)
+    def _close_slow(self, client: Client) -> None:
+        client.closing = True
+        self.stats.slow_client_closes += 1
+        log.warning(
+            "client %s fell %d messages behind: closing", client.address, len(client.outbox)
+        )
+        error = Error(
+            "slow_client",
+            f"more than {client.outbox.max_queue} messages waited for this connection; "
+            "reconnect and resume with since",
+        )
+        self.stats.errors["slow_client"] += 1
+        self._spawn(
+            self._close(client, [_encoder.encode(error)], CLOSE_TRY_AGAIN_LATER, "slow client")
+        )
 
-    # Websocket side -------------------------------------------------------------
+    async def _close(self, client: Client, last: list[bytes], code: int, reason: str) -> None:
+        """Write ``last`` after whatever is already buffered, then close with ``code``."""
+        client.closing = True
+        client.outbox.clear()
+        if client.drainer is not None:
+            client.drainer.cancel()
+        ws = client.ws
+        with contextlib.suppress(Exception):
+            for payload in last:
+                if ws.protocol.state is State.OPEN:
+                    ws.protocol.send_text(payload)
+                    ws.send_data()
+        with contextlib.suppress(Exception):
+            await ws.close(code, reason)
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # Connections ----------------------------------------------------------------------
 
     def http_route(self, connection: ServerConnection, request: Request) -> Response | None:
-        if request.path == "/ws":
-            return None
-        if request.path == "/healthz":
-            status = http.HTTPStatus.OK if self.kafka_ok else http.HTTPStatus.SERVICE_UNAVAILABLE
-            body = _encoder.encode({"kafka": self.kafka_ok, "clients": len(self.clients)})
-            response = connection.respond(status, body.decode() + "\n")
+        path = request.path.partition("?")[0]
+        if path == "/ws":
+            return self._admit(connection, request)
+        if path == "/healthz":
+            status, body = self.health()
+            response = connection.respond(status, _encoder.encode(body).decode() + "\n")
             response.headers["Content-Type"] = "application/json"
             return response
-        return connection.respond(http.HTTPStatus.NOT_FOUND, "not found; websocket at /ws\n")
+        if path == "/metrics":
+            response = connection.respond(http.HTTPStatus.OK, self.prometheus())
+            response.headers["Content-Type"] = CONTENT_TYPE
+            return response
+        return connection.respond(
+            http.HTTPStatus.NOT_FOUND, "not found; websocket at /ws, also /healthz and /metrics\n"
+        )
+
+    def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
+        s = self.settings
+        address = connection.remote_address[0] if connection.remote_address else "?"
+        refusal: tuple[http.HTTPStatus, str, str] | None = None
+        if not self.accepting:
+            refusal = (http.HTTPStatus.SERVICE_UNAVAILABLE, "shutting_down", "shutting down\n")
+        elif len(self.clients) >= s.max_connections:
+            refusal = (
+                http.HTTPStatus.SERVICE_UNAVAILABLE,
+                "max_connections",
+                f"the gateway serves at most {s.max_connections} connections\n",
+            )
+        elif s.max_connections_per_address and (
+            self.per_address[address] >= s.max_connections_per_address
+        ):
+            refusal = (
+                http.HTTPStatus.TOO_MANY_REQUESTS,
+                "per_address",
+                f"at most {s.max_connections_per_address} connections per address\n",
+            )
+        elif s.token is not None:
+            header = request.headers.get("Authorization")
+            if header is not None and not bearer_token_ok(header, s.token):
+                refusal = (http.HTTPStatus.UNAUTHORIZED, "unauthorized", "invalid bearer token\n")
+        if refusal is None:
+            return None
+        status, reason, text = refusal
+        self.stats.connections_rejected[reason] += 1
+        response = connection.respond(status, text)
+        if status == http.HTTPStatus.UNAUTHORIZED:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="rotation"'
+        return response
 
     async def handle(self, ws: ServerConnection) -> None:
-        client = Client(ws, self.max_queue)
-        writer = asyncio.create_task(self._write(client))
-        self.clients.add(client)
-        client.offer(
-            _encoder.encode(Welcome(PROTOCOL_VERSION, time.time_ns() // 1000, list(CHANNELS)))
+        s = self.settings
+        header_ok = s.token is not None and bearer_token_ok(
+            ws.request.headers.get("Authorization") if ws.request else None, s.token
         )
+        session = Session(self.history, s, authenticated=header_ok, errors=self.stats.errors)
+        client = Client(ws, session, s.max_queue)
+        self.clients.add(client)
+        self.per_address[client.address] += 1
+        self.stats.connections_accepted += 1
         try:
-            async for frame in ws:
-                self.on_request(client, frame)
-                if writer.done():
-                    break
+            limit = s.max_connections_per_address
+            if limit and self.per_address[client.address] > limit:
+                error = Error("too_many_connections", f"at most {limit} connections per address")
+                self.stats.errors["too_many_connections"] += 1
+                await self._close(client, [_encoder.encode(error)], CLOSE_TRY_AGAIN_LATER, "limit")
+                return
+            self.send(client, session.welcome(_now_us()))
+            await self.reader.caught_up.wait()
+            await self._converse(client)
         except ConnectionClosed:
             pass
         finally:
-            self.clients.discard(client)
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
-                await writer
+            self._forget(client)
 
-    def on_request(self, client: Client, frame: str | bytes) -> None:
-        request = parse_request(frame)
-        if isinstance(request, Error):
-            client.offer(_encoder.encode(request))
-            return
-        if isinstance(request, Subscribe):
-            new = [c for c in request.channels if c not in client.channels]
-            client.channels.update(request.channels)
-            client.offer(_encoder.encode(Subscribed(sorted(client.channels), request.id)))
-            # Snapshot and registration happen in one step of the event loop, so no
-            # live message falls between them or arrives twice.
-            for channel in new:
-                for message in self.history.snapshot(channel):
-                    client.offer(message)
-        else:
-            client.channels.difference_update(request.channels)
-            client.offer(_encoder.encode(Subscribed(sorted(client.channels), request.id)))
-
-    async def _write(self, client: Client) -> None:
-        while True:
-            if client.overflowed:
-                with contextlib.suppress(ConnectionClosed):
-                    await client.ws.send(
-                        _encoder.encode(
-                            Error(
-                                "slow_client",
-                                f"more than {self.max_queue} messages behind; closing",
-                            )
-                        ).decode()
-                    )
-                    await client.ws.close(CLOSE_TRY_AGAIN_LATER, "slow client")
+    async def _converse(self, client: Client) -> None:
+        session, ws = client.session, client.ws
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.auth_timeout
+        while not client.closing:
+            try:
+                if session.authenticated:
+                    frame = await ws.recv()
+                else:
+                    async with asyncio.timeout_at(deadline):
+                        frame = await ws.recv()
+            except TimeoutError:
+                outcome = session.auth_timed_out()
+            else:
+                before = set(session.subscriptions.channels)
+                outcome = session.receive(frame, time.monotonic(), _now_us())
+                self._route(client, before)
+            if outcome.close is not None:
+                code, reason = outcome.close
+                await self._close(client, outcome.messages, code, reason)
                 return
-            message = await client.queue.get()
-            await client.ws.send(message.decode())
-            self.sent += 1
+            for payload in outcome.messages:
+                self.send(client, payload)
 
-    async def serve(self, stop: asyncio.Future[None]) -> None:
-        consumer = asyncio.create_task(self.consume())
+    def _route(self, client: Client, before: set[str]) -> None:
+        now = client.session.subscriptions.channels
+        for channel in before - now.keys():
+            subscribers = self.subscribers.get(channel)
+            if subscribers is not None:
+                subscribers.pop(client, None)
+                if not subscribers:
+                    del self.subscribers[channel]
+        for channel, matcher in now.items():
+            self.subscribers.setdefault(channel, {})[client] = matcher
+
+    def _forget(self, client: Client) -> None:
+        client.closing = True
+        if client.drainer is not None:
+            client.drainer.cancel()
+        for channel in list(client.session.subscriptions.channels):
+            subscribers = self.subscribers.get(channel)
+            if subscribers is not None:
+                subscribers.pop(client, None)
+                if not subscribers:
+                    del self.subscribers[channel]
+        self.clients.discard(client)
+        self.per_address[client.address] -= 1
+        if self.per_address[client.address] <= 0:
+            del self.per_address[client.address]
+
+    # Periodic work --------------------------------------------------------------------
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_interval)
+            self.heartbeats += 1
+            frame = text_frame(_encoder.encode(Heartbeat(self.heartbeats, _now_us())))
+            for client in list(self.clients):
+                if client.session.authenticated:
+                    self.deliver(client, frame)
+
+    async def _probe_broker(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(api_versions_probe, self.bootstrap, 1.0)
+                self.broker_reachable = True
+            except OSError as exc:
+                if self.broker_reachable is not False:
+                    log.warning("Kafka broker %s unreachable: %s", self.bootstrap, exc)
+                self.broker_reachable = False
+            await asyncio.sleep(HEALTH_PROBE_INTERVAL)
+
+    # Health and metrics ---------------------------------------------------------------
+
+    def health(self) -> tuple[http.HTTPStatus, dict]:
+        kafka = bool(self.reader.running and self.broker_reachable is not False)
+        caught_up = self.reader.caught_up.is_set()
+        lag = {f"{tp.topic}[{tp.partition}]": n for tp, n in self.reader.lag().items()}
+        last = self.reader.last_record_at
+        status = "ok" if kafka and caught_up else "catching_up" if kafka else "kafka_unreachable"
+        body = {
+            "status": status,
+            "kafka": kafka,
+            "caught_up": caught_up,
+            "lag_records": sum(lag.values()),
+            "lag": lag,
+            "last_record_age_s": None if last is None else round(time.time() - last, 3),
+            "clients": len(self.clients),
+            "channels": {
+                family: msgspec.to_builtins(self.history.head(family))
+                for family in ("signals", "metrics")
+            },
+        }
+        code = http.HTTPStatus.OK if status == "ok" else http.HTTPStatus.SERVICE_UNAVAILABLE
+        return code, body
+
+    def prometheus(self) -> str:
+        lag = [
+            ({"topic": tp.topic, "partition": str(tp.partition)}, float(n))
+            for tp, n in self.reader.lag().items()
+        ]
+        last = self.reader.last_record_at
+        queued = sum(len(c.outbox) for c in self.clients)
+        gauges = {
+            "connections": ("Open websocket connections.", [({}, len(self.clients))]),
+            "subscriptions": (
+                "Channel subscriptions over all connections.",
+                [({}, sum(len(s) for s in self.subscribers.values()))],
+            ),
+            "queued_messages": ("Messages waiting in client outboxes.", [({}, queued)]),
+            "kafka_lag_records": ("Records behind the high watermark.", lag),
+            "kafka_reachable": (
+                "1 when the last broker probe answered.",
+                [({}, 1.0 if self.broker_reachable else 0.0)],
+            ),
+            "caught_up": (
+                "1 once the history is rebuilt from Kafka.",
+                [({}, 1.0 if self.reader.caught_up.is_set() else 0.0)],
+            ),
+            "last_record_age_seconds": (
+                "Seconds since the last Kafka record was read.",
+                [({}, time.time() - last)] if last is not None else [],
+            ),
+            "channel_seq": (
+                "Head seq of each family channel.",
+                [({"channel": f}, self.history.head(f).seq) for f in ("signals", "metrics")],
+            ),
+            "duplicates_dropped": (
+                "Kafka copies dropped (signal id or metrics subject and ts seen).",
+                [({"channel": f}, n) for f, n in self.history.duplicates.items()],
+            ),
+        }
+        return self.stats.render(gauges)
+
+    # Lifecycle ------------------------------------------------------------------------
+
+    async def serve(self, stop: asyncio.Future[int | None]) -> None:
+        """Serve until ``stop`` resolves (to the close code for the clients: 1012
+        restarting, the default, or 1001 going away) or the Kafka reader fails."""
+        s = self.settings
+        reader = asyncio.create_task(self.reader.run())
+        background = [
+            asyncio.create_task(self._heartbeat()),
+            asyncio.create_task(self._probe_broker()),
+        ]
         try:
             async with serve(
                 self.handle,
-                self.host,
-                self.port,
+                s.host,
+                s.port,
                 process_request=self.http_route,
-                max_size=MAX_REQUEST_BYTES * 4,
+                max_size=s.max_frame_bytes,
                 compression=None,
+                ping_interval=s.ping_interval,
+                ping_timeout=s.ping_timeout,
+                write_limit=WRITE_LIMIT,
+                close_timeout=s.shutdown_timeout,
             ) as server:
                 self.port = next(iter(server.sockets)).getsockname()[1]
-                log.info("gateway listening on ws://%s:%d/ws", self.host, self.port)
-                print(f"gateway listening on ws://{self.host}:{self.port}/ws", flush=True)
-                done, _ = await asyncio.wait({consumer, stop}, return_when=asyncio.FIRST_COMPLETED)
-                if consumer in done:
-                    consumer.result()
+                log.info("gateway listening on ws://%s:%d/ws", s.host, self.port)
+                print(f"gateway listening on ws://{s.host}:{self.port}/ws", flush=True)
+                done, _ = await asyncio.wait({reader, stop}, return_when=asyncio.FIRST_COMPLETED)
+                if reader in done:
+                    reader.result()
+                    return
+                await self.shutdown(stop.result() or CLOSE_SERVICE_RESTART)
         finally:
-            consumer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await consumer
+            for task in (reader, *background):
+                task.cancel()
+            for task in (reader, *background):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def shutdown(self, code: int = CLOSE_SERVICE_RESTART) -> None:
+        """Tell every client, then close them all with ``code`` (1001 or 1012)."""
+        self.accepting = False
+        what = (
+            "restarting: reconnect and resume with since"
+            if code != CLOSE_GOING_AWAY
+            else ("going away")
+        )
+        notice = _encoder.encode(Shutdown(code, f"gateway {what}"))  # type: ignore[arg-type]
+        closing = [self._close(c, [notice], code, what[:100]) for c in list(self.clients)]
+        if closing:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.settings.shutdown_timeout):
+                    await asyncio.gather(*closing)
+        log.info("gateway stopped: %d clients told (%d)", len(closing), code)
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000

@@ -1,1 +1,8 @@
-"""The live terminal monitor: a Textual app and a client of the gateway."""
+"""The live terminal monitor of a rotation gateway (Textual).
+
+``monitor.app.RotationMonitor(url)`` is the app (``rotation monitor`` and ``rotation
+up`` run it). Inside: ``state`` folds the gateway's messages into what the screen
+shows, ``render`` turns figures into text (sparklines, the A/D bar, the RRG),
+``widgets`` holds one class per panel and ``screens`` the evidence and help pop-ups;
+only ``app`` does I/O.
+"""

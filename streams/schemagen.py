@@ -1,7 +1,9 @@
 """Generate the JSON Schema files of ``schemas/`` from the msgspec records.
 
 One file per topic payload (``topic.<name>.json``) and per gateway message type
-(``ws.<direction>.<type>.json``), each a self-contained JSON Schema 2020-12 document.
+(``ws.<direction>.<type>.json``), each a self-contained JSON Schema 2020-12 document,
+and ``asyncapi.json``: an AsyncAPI 3.0 document of the websocket protocol and every
+Kafka topic, whose payloads are ``$ref``s to those files.
 ``check_schemas`` reports files that differ from what the code generates.
 """
 
@@ -13,8 +15,8 @@ from typing import Any
 
 import msgspec
 
-from gateway.messages import CLIENT_MESSAGES, SERVER_MESSAGES
-from streams.topics import ALL
+from gateway.messages import CLIENT_MESSAGES, PROTOCOL_VERSION, SERVER_MESSAGES
+from streams.topics import ALL, TopicSpec
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -54,10 +56,145 @@ def generate() -> dict[str, dict[str, Any]]:
     for kind in SERVER_MESSAGES:
         name = f"ws.server.{_message_type(kind)}.json"
         files[name] = schema_for(kind, name, (kind.__doc__ or "").strip())
+        # The server sends every field of its messages, defaults included.
+        top = files[name]["$defs"][kind.__name__]
+        top["required"] = sorted(top["properties"])
     for kind in CLIENT_MESSAGES:
         name = f"ws.client.{kind.__name__.lower()}.json"
         files[name] = schema_for(kind, name, (kind.__doc__ or "").strip())
+    files[ASYNCAPI] = asyncapi(files)
     return files
+
+
+ASYNCAPI = "asyncapi.json"
+
+_WS_DESCRIPTION = """\
+The websocket gateway: JSON text frames at /ws. Logical channels inside the connection: \
+`signals` and `metrics` (every subject) and `signals:<subject>` / `metrics:<subject>` \
+(one subject, e.g. `metrics:pair:IWM/QQQ`). The server sends `welcome`; the client may \
+`auth` (when no Authorization: Bearer header was sent and a token is required), then \
+`subscribe` (channels, optional filter, optional `since` per channel) and `unsubscribe`; \
+the server acknowledges with `subscribed`, then per channel `resumed` + exactly the \
+missed messages, or `snapshot` + the current state, then live data messages with a \
+gapless per-channel `seq` and an `epoch`; `heartbeat` every few seconds; `error` for \
+every unusable request; `shutdown` before closing with 1012 (restart) or 1001. Close \
+codes: 1008 unauthorized or request flood, 1009 frame above the limit, 1013 slow client. \
+HTTP on the same port: GET /healthz (JSON) and GET /metrics (Prometheus text)."""
+
+
+def _message_name(file_name: str) -> str:
+    return file_name.removesuffix(".json").replace(".", "_")
+
+
+def asyncapi(files: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The AsyncAPI 3.0 document of the system, given the schema files it refers to."""
+    messages: dict[str, Any] = {}
+    for name, schema in files.items():
+        messages[_message_name(name)] = {
+            "name": _message_name(name),
+            "title": schema["title"],
+            "summary": schema["description"].split("\n")[0][:200],
+            "contentType": "application/json",
+            "payload": {"$ref": f"./{name}"},
+        }
+
+    def refs(prefix: str) -> dict[str, Any]:
+        return {
+            _message_name(n): {"$ref": f"#/components/messages/{_message_name(n)}"}
+            for n in files
+            if n.startswith(prefix)
+        }
+
+    def topic_channel(spec: TopicSpec) -> dict[str, Any]:
+        return {
+            "address": spec.name,
+            "title": spec.name,
+            "description": f"{spec.description} Key: {spec.key}.",
+            "servers": [{"$ref": "#/servers/kafka"}],
+            "messages": refs(f"topic.{spec.name}."),
+            "bindings": {"kafka": {"topic": spec.name, "partitions": spec.partitions}},
+        }
+
+    channels: dict[str, Any] = {
+        "gateway": {
+            "address": "/ws",
+            "title": "websocket gateway",
+            "description": _WS_DESCRIPTION,
+            "servers": [{"$ref": "#/servers/gateway"}],
+            "messages": refs("ws."),
+        },
+        **{spec.name.replace(".", "_"): topic_channel(spec) for spec in ALL},
+    }
+
+    def operation(action: str, channel: str, summary: str, prefix: str) -> dict[str, Any]:
+        return {
+            "action": action,
+            "channel": {"$ref": f"#/channels/{channel}"},
+            "summary": summary,
+            "messages": [
+                {"$ref": f"#/channels/{channel}/messages/{name}"} for name in refs(prefix)
+            ],
+        }
+
+    operations = {
+        "receiveClientRequests": operation(
+            "receive", "gateway", "Requests a websocket client sends.", "ws.client."
+        ),
+        "sendServerMessages": operation(
+            "send", "gateway", "Messages the gateway sends to a websocket client.", "ws.server."
+        ),
+    }
+    for spec in ALL:
+        channel = spec.name.replace(".", "_")
+        action = "receive" if spec.name == "quotes.ticks" else "send"
+        operations[f"{action}_{channel}"] = operation(
+            action, channel, spec.description, f"topic.{spec.name}."
+        )
+    return {
+        "asyncapi": "3.0.0",
+        "id": "urn:rotation",
+        "info": {
+            "title": "rotation",
+            "version": f"{PROTOCOL_VERSION}.0.0",
+            "description": (
+                "Market rotation monitor: quote ticks in on Kafka, bars, metrics and signals "
+                "out on Kafka, metrics and signals fanned out by the websocket gateway "
+                f"(protocol {PROTOCOL_VERSION}). Payload schemas are the JSON Schema 2020-12 "
+                "files beside this document, generated from the code (`rotation schemas`)."
+            ),
+        },
+        "defaultContentType": "application/json",
+        "servers": {
+            "gateway": {
+                "host": "127.0.0.1:8765",
+                "protocol": "ws",
+                "pathname": "/ws",
+                "description": "rotation gateway; the bearer token is optional (--token).",
+                "security": [{"$ref": "#/components/securitySchemes/bearer"}],
+            },
+            "kafka": {
+                "host": "127.0.0.1:9092",
+                "protocol": "kafka",
+                "description": "Any Kafka cluster (KAFKA_BOOTSTRAP), or the embedded Tansu.",
+            },
+        },
+        "channels": channels,
+        "operations": operations,
+        "components": {
+            "messages": messages,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": (
+                        "Authorization: Bearer <token> at the handshake (HTTP 401 if wrong), "
+                        'or a first {"op": "auth", "token": ...} message (close 1008 '
+                        "if wrong or missing)."
+                    ),
+                }
+            },
+        },
+    }
 
 
 def render(schema: dict[str, Any]) -> str:
