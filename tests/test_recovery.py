@@ -9,20 +9,23 @@ import asyncio
 import json
 import signal
 import sys
+import threading
 import time
 import uuid
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+from websockets.asyncio.client import connect
 
 from agents.analytics.pipeline import Pipeline
 from streams.admin import ensure_topics
-from streams.broker import embedded_broker
+from streams.broker import embedded_broker, free_port
 from streams.config import load_universe
 from streams.records import Tick
 from streams.simulator import Simulator
 from streams.topics import METRICS, SIGNALS
 from streams.up import Child
+from tests.helpers import wait_for_port
 
 SEED, DAYS = 4, 24
 
@@ -36,8 +39,11 @@ def reference() -> Pipeline:
         pipeline.apply_batch(
             Tick(symbol=sim.symbols[i], ts=t, price=p, size=s, source="sim")
             for t, i, p, s in zip(
-                session.ts.tolist(), session.symbol.tolist(), session.price.tolist(),
-                session.size.tolist(), strict=True,
+                session.ts.tolist(),
+                session.symbol.tolist(),
+                session.price.tolist(),
+                session.size.tolist(),
+                strict=True,
             )
         )
     assert pipeline.signals, "the reference run should hold signals"
@@ -45,10 +51,14 @@ def reference() -> Pipeline:
 
 
 def read_all(bootstrap: str, topic: str, want: int, timeout: float = 150.0) -> list[dict]:
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap, "group.id": f"check-{uuid.uuid4()}",
-        "enable.auto.commit": False, "broker.address.family": "v4",
-    })
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"check-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            "broker.address.family": "v4",
+        }
+    )
     consumer.assign([TopicPartition(topic, 0, 0)])
     out: list[dict] = []
     deadline = time.monotonic() + timeout
@@ -68,14 +78,24 @@ def read_all(bootstrap: str, topic: str, want: int, timeout: float = 150.0) -> l
 
 def run_feed(bootstrap: str, log_dir, started: float) -> Child:
     return Child(
-        "feed", ["feed", "sim", "--seed", str(SEED), "--days", str(DAYS), "--speed", "60000"],
-        {"KAFKA_BOOTSTRAP": bootstrap, "PYTHONUNBUFFERED": "1"}, log_dir, None, started,
+        "feed",
+        ["feed", "sim", "--seed", str(SEED), "--days", str(DAYS), "--speed", "60000"],
+        {"KAFKA_BOOTSTRAP": bootstrap, "PYTHONUNBUFFERED": "1"},
+        log_dir,
+        None,
+        started,
     )
 
 
 def worker(name: str, bootstrap: str, log_dir, started: float) -> Child:
-    return Child(name, ["worker"], {"KAFKA_BOOTSTRAP": bootstrap, "PYTHONUNBUFFERED": "1"},
-                 log_dir, None, started)
+    return Child(
+        name,
+        ["worker"],
+        {"KAFKA_BOOTSTRAP": bootstrap, "PYTHONUNBUFFERED": "1"},
+        log_dir,
+        None,
+        started,
+    )
 
 
 def wait_for_metrics(bootstrap: str, count: int) -> None:
@@ -101,23 +121,61 @@ def compare(bootstrap: str, reference: Pipeline) -> None:
     assert {s["id"] for s in signals} == {s.id for s in reference.signals}
 
 
+class SignalWatcher:
+    """A websocket subscriber of the gateway's signals, in a thread, for the whole run."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.ids: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+        self._thread.start()
+
+    async def _run(self) -> None:
+        async with connect(self.url) as ws:
+            await ws.send(json.dumps({"op": "subscribe", "channels": ["signals"]}))
+            while not self._stop.is_set():
+                try:
+                    message = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
+                except TimeoutError:
+                    continue
+                if message.get("type") == "signal":
+                    self.ids.append(message["data"]["id"])
+
+    def stop(self) -> list[str]:
+        self._stop.set()
+        self._thread.join(10)
+        return self.ids
+
+
 @pytest.mark.parametrize("scenario", ["restart", "takeover"])
 def test_killed_worker_loses_no_state(tmp_path, reference, scenario):
     started = time.monotonic()
     with embedded_broker(log_path=tmp_path / "broker.log") as (bootstrap, _):
         asyncio.run(ensure_topics(bootstrap))
-        children = [worker("worker-a", bootstrap, tmp_path, started)]
+        port = free_port()
+        env = {"KAFKA_BOOTSTRAP": bootstrap, "PYTHONUNBUFFERED": "1"}
+        gateway = Child("gateway", ["gateway", "--port", str(port)], env, tmp_path, None, started)
+        wait_for_port(port)
+        watcher = SignalWatcher(f"ws://127.0.0.1:{port}/ws")
+        children = [gateway, worker("worker-a", bootstrap, tmp_path, started)]
         if scenario == "takeover":
             children.append(worker("worker-b", bootstrap, tmp_path, started))
         try:
             children.append(run_feed(bootstrap, tmp_path, started))
             wait_for_metrics(bootstrap, len(reference.snapshots) // 3)
-            children[0].proc.send_signal(signal.SIGKILL)
-            children[0].proc.wait()
+            children[1].proc.send_signal(signal.SIGKILL)
+            children[1].proc.wait()
             if scenario == "restart":
                 children.append(worker("worker-c", bootstrap, tmp_path, started))
             compare(bootstrap, reference)
-            for child in children[1:]:
+            # The subscriber saw every signal, each id once, across the crash.
+            deadline = time.monotonic() + 60
+            while len(set(watcher.ids)) < len(reference.signals) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            seen = watcher.stop()
+            assert sorted(seen) == sorted({s.id for s in reference.signals})
+            for child in children[2:]:
                 assert child.failed() is None or child.name == "feed", child.failed()
         finally:
             for child in reversed(children):
