@@ -11,6 +11,7 @@ import time
 
 import faust
 
+from streams.broker_watch import BrokerWatch
 from streams.config import Universe
 from streams.settings import Settings, faust_broker_credentials
 from streams.topics import BARS, DEADLETTER, METRICS, SIGNALS, TICKS
@@ -59,5 +60,9 @@ def create_app(settings: Settings, universe: Universe, started: float | None = N
         if not ready["done"]:
             ready["done"] = True
             print(f"worker ready in {time.monotonic() - started:.2f} s", flush=True)
+
+    @app.task
+    async def _watch_broker() -> None:
+        await BrokerWatch(settings.bootstrap, "worker").run()
 
     return app

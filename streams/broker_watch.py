@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 
 from streams.broker import api_versions_probe
@@ -25,6 +26,8 @@ class BrokerWatch:
         self.since = time.monotonic()
 
     async def run(self) -> None:
+        if os.environ.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").upper() != "PLAINTEXT":
+            return  # the plain-text probe cannot speak TLS/SASL; the clients still log
         while True:
             ok = await asyncio.to_thread(self._probe)
             if ok != self.reachable:

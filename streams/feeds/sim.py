@@ -15,6 +15,7 @@ import time
 import numpy as np
 from aiokafka import AIOKafkaProducer
 
+from streams.broker_watch import BrokerWatch
 from streams.codec import encode
 from streams.config import Universe
 from streams.records import Tick, TickFrame
@@ -86,6 +87,7 @@ async def run_feed(
         **kafka_client_kwargs(bootstrap), linger_ms=5, max_request_size=8 * 1024 * 1024
     )
     await producer.start()
+    watch = asyncio.create_task(BrokerWatch(bootstrap, "feed").run())
     sent = 0
     started = time.monotonic()
     try:
@@ -113,5 +115,6 @@ async def run_feed(
                 await asyncio.sleep(FLUSH_SECONDS if speed > 0 else 0)
         return sent
     finally:
+        watch.cancel()
         await producer.stop()
         log.info("feed stopped after %d ticks", sent)
