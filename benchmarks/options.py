@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from streams.argtypes import positive_float
+
 QUICK = {"duration": 20.0, "drain_ticks": 200_000, "raw_messages": 200_000, "repeat": 1}
 FULL = {"duration": 60.0, "drain_ticks": 1_000_000, "raw_messages": 1_000_000, "repeat": 3}
 
@@ -18,16 +20,6 @@ def _positive_int(text: str) -> int:
         value = int(text.replace("_", "").replace(",", ""))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
     return value
@@ -59,14 +51,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--rate",
-        type=_positive_float,
+        type=positive_float,
         default=20_000.0,
         metavar="TICKS_PER_S",
         help="paced feed rate for the latency runs (default 20000)",
     )
     parser.add_argument(
         "--duration",
-        type=_positive_float,
+        type=positive_float,
         metavar="S",
         help=f"measured seconds of each paced run (default {FULL['duration']:.0f}; "
         f"{QUICK['duration']:.0f} with --quick)",
@@ -80,7 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--event-speed",
-        type=_positive_float,
+        type=positive_float,
         default=10.0,
         metavar="X",
         help="event seconds per wall second of the paced feed (default 10: with 1 s bars, "
@@ -115,21 +107,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--soak",
-        type=_positive_float,
+        type=positive_float,
         metavar="S",
         help="also run the paced feed for S seconds and report RSS over time "
         "(600 for the 10-minute claim; default: no soak)",
     )
     parser.add_argument(
         "--soak-rate",
-        type=_positive_float,
+        type=positive_float,
         default=5_000.0,
         metavar="TICKS_PER_S",
         help="paced rate of the soak (default 5000)",
     )
     parser.add_argument(
         "--soak-event-speed",
-        type=_positive_float,
+        type=positive_float,
         default=1.0,
         metavar="X",
         help="event seconds per wall second of the soak (default 1: real time, one "
@@ -137,7 +129,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--pandas-every",
-        type=_positive_float,
+        type=positive_float,
         default=1.0,
         metavar="S",
         help="seconds between recomputes of the pandas baseline (default 1)",

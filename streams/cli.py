@@ -24,6 +24,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
+from streams import argtypes
 from streams.config import ConfigError, load_universe
 from streams.settings import Settings, SettingsError
 
@@ -32,26 +33,6 @@ log = logging.getLogger("rotation")
 
 class UsageError(Exception):
     """A problem the user can fix; printed without a traceback, exit status 2."""
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be 0-65535, got {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,12 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
     with_config(p)
     with_sim(p)
     p.add_argument("--headless", action="store_true", help="no monitor: log signals to stdout")
-    p.add_argument("--duration", type=_positive_float, help="stop cleanly after this many seconds")
-    p.add_argument("--gateway-port", type=_port, default=8765, help="websocket port (default 8765)")
+    p.add_argument(
+        "--duration", type=argtypes.positive_float, help="stop cleanly after this many seconds"
+    )
+    p.add_argument(
+        "--gateway-port", type=argtypes.port, default=8765, help="websocket port (default 8765)"
+    )
     p.add_argument("--log-dir", default=".rotation/logs", help="where the processes' logs go")
 
     p = add("broker", "Run the embedded Tansu broker until interrupted.", _cmd_broker)
-    p.add_argument("--port", type=_port, default=9092, help="listen port (default 9092, 0 = any)")
+    p.add_argument(
+        "--port", type=argtypes.port, default=9092, help="listen port (default 9092, 0 = any)"
+    )
 
     p = add("worker", "Run the Faust worker (needs KAFKA_BOOTSTRAP or --bootstrap).", _cmd_worker)
     with_config(p)
@@ -347,7 +334,7 @@ def _add_feed_sources(
     p = source("sim", "The simulator (also `rotation feed` alone).", _cmd_feed_sim)
     with_sim(p)
     p.add_argument("--days", type=int, help="stop after this many trading sessions")
-    p.add_argument("--duration", type=_positive_float, help="stop after this many seconds")
+    p.add_argument("--duration", type=argtypes.positive_float, help="stop after this many seconds")
 
     p = source(
         "replay",
@@ -391,31 +378,33 @@ def _add_feed_sources(
             help="symbols to subscribe to (default: the universe's symbols)",
         )
         p.add_argument("--url", help="websocket URL (default: the provider's)")
-        p.add_argument("--duration", type=_positive_float, help="stop after this many seconds")
+        p.add_argument(
+            "--duration", type=argtypes.positive_float, help="stop after this many seconds"
+        )
         p.add_argument(
             "--gap-seconds",
-            type=_positive_float,
+            type=argtypes.positive_float,
             default=30.0,
             metavar="S",
             help="log a gap after S seconds without ticks (default 30)",
         )
         p.add_argument(
             "--stale-seconds",
-            type=_positive_float,
+            type=argtypes.positive_float,
             default=300.0,
             metavar="S",
             help="reconnect after S seconds without ticks (default 300)",
         )
         p.add_argument(
             "--reconnect-delay",
-            type=_positive_float,
+            type=argtypes.positive_float,
             default=1.0,
             metavar="S",
             help="first reconnect backoff ceiling; doubles per failed attempt (default 1)",
         )
         p.add_argument(
             "--max-reconnect-delay",
-            type=_positive_float,
+            type=argtypes.positive_float,
             default=60.0,
             metavar="S",
             help="backoff ceiling (default 60)",
