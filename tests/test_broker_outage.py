@@ -60,6 +60,13 @@ def test_everything_reconnects_after_a_broker_outage(tmp_path):
                 proxy.restore()
                 after = asyncio.run(metrics_times(url, 30))
                 assert max(after) > max(before)  # event time moves on after the outage
+                # The broker watch probes every 2 s: wait for its "back" line.
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline and not all(
+                    "reachable again" in (tmp_path / f"{n}.log").read_text()
+                    for n in ("feed", "worker")
+                ):
+                    time.sleep(0.5)
                 assert all(c.failed() is None for c in children), [c.failed() for c in children]
             finally:
                 for child in reversed(children):

@@ -161,6 +161,12 @@ def test_killed_worker_loses_no_state(tmp_path, reference, scenario):
         children = [gateway, worker("worker-a", bootstrap, tmp_path, started)]
         if scenario == "takeover":
             children.append(worker("worker-b", bootstrap, tmp_path, started))
+            # Both in the group before any tick, so the partitions are split between them.
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not all(
+                c.ready_after is not None for c in children[1:]
+            ):
+                time.sleep(0.2)
         try:
             children.append(run_feed(bootstrap, tmp_path, started))
             wait_for_metrics(bootstrap, len(reference.snapshots) // 3)
