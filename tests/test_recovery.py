@@ -187,5 +187,8 @@ def test_killed_worker_loses_no_state(tmp_path, reference, scenario):
             for child in reversed(children):
                 child.stop()
     logs = "".join(p.read_text() for p in tmp_path.glob("worker-*.log"))
-    assert "state rebuilt" in logs
+    # After a restart the new worker always rebuilds. In a takeover, Tansu decides which
+    # worker held the partitions when the kill came; the figures above are the check.
+    if scenario == "restart":
+        assert "state rebuilt" in logs
     print(logs[-3000:], file=sys.stderr)
