@@ -36,7 +36,9 @@ class BrokerWatch:
                 if ok:
                     log.warning(
                         "%s: broker %s reachable again after %.1f s; clients reconnect",
-                        self.name, self.bootstrap, away,
+                        self.name,
+                        self.bootstrap,
+                        away,
                     )
                 else:
                     log.warning("%s: broker %s unreachable; retrying", self.name, self.bootstrap)
