@@ -9,6 +9,7 @@ Kafka topic, whose payloads are ``$ref``s to those files.
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -28,13 +29,34 @@ def schema_for(kind: type | tuple[type, ...], title: str, description: str) -> d
         schema: dict[str, Any] = {"anyOf": list(refs), "$defs": defs}
     else:
         schema = msgspec.json.schema(kind)
-    return {
-        "$schema": DIALECT,
-        "$id": title,
-        "title": title,
-        "description": description,
-        **schema,
-    }
+    return _normalised(
+        {
+            "$schema": DIALECT,
+            "$id": title,
+            "title": title,
+            "description": description,
+            **schema,
+        }
+    )
+
+
+def _normalised(node: Any) -> Any:
+    """``node`` with every ``description`` cleaned as :func:`inspect.cleandoc` does.
+
+    msgspec copies docstrings into descriptions, and its releases differ in whether the
+    indentation is kept (0.23 removes it); cleaning them here keeps the files the same
+    whichever version generated them.
+    """
+    if isinstance(node, dict):
+        return {
+            key: inspect.cleandoc(value)
+            if key == "description" and isinstance(value, str)
+            else _normalised(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_normalised(item) for item in node]
+    return node
 
 
 def _message_type(kind: type) -> str:
@@ -62,7 +84,7 @@ def generate() -> dict[str, dict[str, Any]]:
     for kind in CLIENT_MESSAGES:
         name = f"ws.client.{kind.__name__.lower()}.json"
         files[name] = schema_for(kind, name, (kind.__doc__ or "").strip())
-    files[ASYNCAPI] = asyncapi(files)
+    files[ASYNCAPI] = _normalised(asyncapi(files))
     return files
 
 
@@ -213,7 +235,11 @@ def write_schemas(folder: str | Path) -> list[Path]:
 
 
 def check_schemas(folder: str | Path) -> list[str]:
-    """Differences between ``folder`` and the generated schemas, as readable lines."""
+    """Differences between ``folder`` and the generated schemas, as readable lines.
+
+    Files are compared as JSON documents with their descriptions cleaned, so only a
+    change of the contract counts, not its layout or a docstring's indentation.
+    """
     folder = Path(folder)
     problems = []
     expected = generate()
@@ -221,9 +247,16 @@ def check_schemas(folder: str | Path) -> list[str]:
         path = folder / name
         if not path.exists():
             problems.append(f"{path}: missing (run `rotation schemas`)")
-        elif path.read_text(encoding="utf-8") != render(schema):
+        elif _normalised(_read_json(path)) != json.loads(render(schema)):
             problems.append(f"{path}: differs from the code (run `rotation schemas`)")
-    for path in folder.glob("*.json"):
+    for path in sorted(folder.glob("*.json")):
         if path.name.startswith(("topic.", "ws.")) and path.name not in expected:
             problems.append(f"{path}: no record generates it any more")
     return problems
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return None  # not JSON at all: reported as a difference
