@@ -33,6 +33,8 @@ class GatewayClient:
 
     ``token``: sent as ``Authorization: Bearer`` at the handshake, or, with
     ``header_auth=False``, in a first ``auth`` message as a browser would.
+    ``close_timeout``: how long a client that stops waits for the gateway to answer its
+    close frame (a client stopping amid a stream gets no answer while its buffer is full).
     """
 
     def __init__(
@@ -46,6 +48,7 @@ class GatewayClient:
         resume: bool = True,
         max_backoff: float = 5.0,
         open_timeout: float = 5.0,
+        close_timeout: float = 2.0,
         remember_signals: int = 10_000,
     ) -> None:
         self.url = url
@@ -56,6 +59,7 @@ class GatewayClient:
         self.resume = resume
         self.max_backoff = max_backoff
         self.open_timeout = open_timeout
+        self.close_timeout = close_timeout
         self.connected = False
         self.positions: dict[str, dict[str, Any]] = {}
         """Channel -> {"epoch", "seq"}: the last complete position, for ``since``."""
@@ -83,10 +87,15 @@ class GatewayClient:
                     self.url,
                     additional_headers=headers,
                     open_timeout=self.open_timeout,
+                    close_timeout=self.close_timeout,
                     compression=None,
                     max_size=2**24,
                 ) as ws:
-                    welcome = _decoder.decode(await asyncio.wait_for(ws.recv(), self.open_timeout))
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a
+                    # cancellation that arrives as the frame does (CPython gh-86296), and
+                    # with frames always waiting a cancelled reader would never stop.
+                    async with asyncio.timeout(self.open_timeout):
+                        welcome = _decoder.decode(await ws.recv())
                     yield ("message", welcome)
                     silence = 3 * float(welcome.get("heartbeat_interval", 5.0)) + 1.0
                     if welcome.get("auth_required"):
@@ -100,7 +109,8 @@ class GatewayClient:
                     yield ("status", f"connected to {self.url}{resuming}")
                     while True:
                         try:
-                            frame = await asyncio.wait_for(ws.recv(), silence)
+                            async with asyncio.timeout(silence):
+                                frame = await ws.recv()
                         except TimeoutError:
                             raise TimeoutError(f"no heartbeat for {silence:.0f} s") from None
                         message = _decoder.decode(frame)
