@@ -2,8 +2,8 @@
 
 Every process the project spawns (the embedded broker, the worker, the feed, the
 gateway) is started through :func:`spawn`: on Linux the kernel sends it SIGTERM when
-the parent dies, even by SIGKILL, so no orphan is left behind; :func:`stop` ends it
-politely, then by force.
+the parent dies, even by SIGKILL, so no orphan is left behind; :func:`stop` and
+:func:`stop_all` end them politely, then by force after :data:`STOP_GRACE_SECONDS`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from typing import IO, Any
 
@@ -45,16 +46,31 @@ def spawn(
     )
 
 
-def stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> int:
+STOP_GRACE_SECONDS = 10.0
+"""How long a child has to exit after SIGTERM before it gets SIGKILL."""
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = STOP_GRACE_SECONDS) -> int:
     """SIGTERM, wait up to ``timeout`` seconds, then SIGKILL; return the exit code."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
+    return stop_all([proc], timeout)[0]
+
+
+def stop_all(
+    procs: Sequence[subprocess.Popen[bytes]], grace: float = STOP_GRACE_SECONDS
+) -> list[int]:
+    """SIGTERM to every process at once, SIGKILL to those still running ``grace``
+    seconds later; return the exit codes. Never takes much longer than ``grace``."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for proc in procs:
         try:
-            proc.wait(timeout)
+            proc.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    return proc.returncode
+    return [proc.returncode for proc in procs]
 
 
 def rotation_command(*args: str) -> list[str]:

@@ -4,18 +4,18 @@ Starts the broker (embedded Tansu unless ``KAFKA_BOOTSTRAP`` is set), creates th
 topics, then the worker, the gateway and the simulator feed as child processes
 (their output goes to ``--log-dir``; in ``--headless`` mode it is echoed too), and
 runs the monitor in the foreground, or a headless signal log. On exit, by
-``--duration``, Ctrl-C, SIGTERM or an error, it stops the children in reverse order
-and then the broker; children also die with this process if it is killed.
+``--duration``, Ctrl-C, SIGTERM or an error, it sends SIGTERM to every child, SIGKILL
+to any still running :data:`streams.processes.STOP_GRACE_SECONDS` (10 s) later, then
+stops the broker the same way (5 s); children also die with this process if it is
+killed. ``--gateway-port 0`` lets the gateway take a free port, which is printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +29,7 @@ from streams.broker import broker
 from streams.config import load_universe
 
 _NOTEWORTHY = re.compile(r"WARNING|ERROR|CRITICAL|Traceback|Error:")
+_LISTENING = re.compile(r"gateway listening on ws://[^\s/]+:(\d+)/")  # gateway/server.py
 
 
 class Child:
@@ -47,8 +48,11 @@ class Child:
         self.name = name
         self.verbose = verbose
         self.ready_after: float | None = None
+        self.ready_line: str | None = None
+        self._ready = threading.Event()
         self._started = started
-        self._log = open(log_dir / f"{name}.log", "w", encoding="utf-8")  # noqa: SIM115
+        self.log_path = log_dir / f"{name}.log"
+        self._log = open(self.log_path, "w", encoding="utf-8")  # noqa: SIM115
         self.proc = processes.spawn(
             processes.rotation_command(*args),
             env=env,
@@ -65,12 +69,14 @@ class Child:
             line = raw.decode("utf-8", "replace").rstrip()
             self._log.write(line + "\n")
             self._log.flush()
-            if self.ready_after is None and ("worker ready in" in line or "listening on" in line):
+            if self.ready_after is None and ("worker ready in" in line or _LISTENING.search(line)):
                 self.ready_after = time.monotonic() - self._started
+                self.ready_line = line.strip()
                 print(
                     f"[up] {self.name} ready {self.ready_after:.2f} s after start ({line.strip()})",
                     flush=True,
                 )
+                self._ready.set()
             if self._echo is not None and (self.verbose or _NOTEWORTHY.search(line)):
                 print(f"[{self.name}] {line}", file=self._echo, flush=True)
 
@@ -78,24 +84,43 @@ class Child:
         code = self.proc.poll()
         if code is None:
             return None
-        return f"{self.name} exited with status {code}; see {self._log.name}"
+        return f"{self.name} exited with status {code}; see {self.log_path}"
+
+    def wait_ready(self, timeout: float) -> bool:
+        return self._ready.wait(timeout)
 
     def stop(self) -> None:
-        processes.stop(self.proc)
+        stop_children([self])
+
+    def close(self) -> None:
+        """Finish copying the output of the (stopped) process; close the log."""
         self._reader.join(timeout=2)
         self._log.close()
 
 
-def _wait_for_port(port: int, children: list[Child], timeout: float = 30.0) -> None:
+def stop_children(children: list[Child]) -> None:
+    """Stop ``children`` together: SIGTERM, then SIGKILL after the grace period."""
+    processes.stop_all([child.proc for child in children])
+    for child in children:
+        child.close()
+
+
+def _wait_for_gateway(gateway: Child, children: list[Child], timeout: float = 120.0) -> int:
+    """The port the gateway listens on, once it says so (it picks one for port 0)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while not gateway.wait_ready(0.1):
         for child in children:
             if problem := child.failed():
                 raise RuntimeError(problem)
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"gateway did not listen on port {port} within {timeout:.0f} s")
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"the gateway did not start listening within {timeout:.0f} s; "
+                f"see {gateway.log_path}"
+            )
+    match = _LISTENING.search(gateway.ready_line or "")
+    if match is None:
+        raise RuntimeError(f"cannot read the gateway's port from {gateway.ready_line!r}")
+    return int(match.group(1))
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -129,8 +154,7 @@ def run_up(args: argparse.Namespace) -> int:
                 return _run_stack(args, bootstrap, children, log_dir, echo, started)
             finally:
                 # Children first, while the broker still answers their last flush.
-                for child in reversed(children):
-                    child.stop()
+                stop_children(children)
     except KeyboardInterrupt:
         return 0
     except RuntimeError as exc:
@@ -156,13 +180,15 @@ def _run_stack(
     config = ["--config", args.config] if args.config else []
     sim = ["--seed", str(args.seed), "--speed", str(args.speed)]
     # The gateway first: a subscriber is then never later than the first metrics.
-    children.append(
-        Child("gateway", ["gateway", "--port", str(args.gateway_port)], env, log_dir, echo, started)
+    gateway = Child(
+        "gateway", ["gateway", "--port", str(args.gateway_port)], env, log_dir, echo, started
     )
+    children.append(gateway)
     children.append(Child("worker", ["worker", *config], env, log_dir, echo, started))
     children.append(Child("feed", ["feed", "sim", *config, *sim], env, log_dir, echo, started))
-    _wait_for_port(args.gateway_port, children)
-    url = f"ws://127.0.0.1:{args.gateway_port}/ws"
+    port = _wait_for_gateway(gateway, children)
+    url = f"ws://127.0.0.1:{port}/ws"
+    print(f"[up] gateway at {url}", flush=True)
 
     def watchdog() -> str | None:
         return next((p for c in children if (p := c.failed())), None)
@@ -222,6 +248,8 @@ async def _headless(url: str, duration: float | None, started: float, watchdog) 
             await asyncio.sleep(0.2)
         return None
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # Cancel until it sticks: a library may swallow one cancellation (Python 3.11's
+        # asyncio.wait_for does when its inner await completes at the same moment).
+        while not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=1.0)

@@ -14,8 +14,8 @@ import time
 import psutil
 from websockets.asyncio.client import connect
 
-from streams.broker import free_port
-from tests.helpers import assert_valid, wait_for_port
+from streams.processes import STOP_GRACE_SECONDS
+from tests.helpers import assert_valid, wait_gone, wait_until
 
 
 async def first_signal(url: str, timeout: float) -> dict:
@@ -33,8 +33,12 @@ async def first_signal(url: str, timeout: float) -> dict:
                 return message
 
 
+DURATION = 60
+
+
 def test_up_headless_delivers_a_signal_then_stops_with_no_process_left(tmp_path):
-    port = free_port()
+    """With ``--gateway-port 0`` the gateway takes a free port and ``up`` prints it; at
+    ``--duration`` every process stops within the grace periods, however busy."""
     env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP"}
     proc = subprocess.Popen(
         [
@@ -44,9 +48,9 @@ def test_up_headless_delivers_a_signal_then_stops_with_no_process_left(tmp_path)
             "up",
             "--headless",
             "--duration",
-            "60",
+            str(DURATION),
             "--gateway-port",
-            str(port),
+            "0",
             "--log-dir",
             str(tmp_path / "logs"),
         ],
@@ -55,17 +59,28 @@ def test_up_headless_delivers_a_signal_then_stops_with_no_process_left(tmp_path)
         text=True,
         env={**env, "PYTHONUNBUFFERED": "1"},
     )
+    started = time.monotonic()
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
     reader.start()
     try:
-        wait_for_port(port, timeout=60)
+        printed = wait_until(
+            lambda: re.search(r"\[up\] gateway at ws://127\.0\.0\.1:(\d+)/ws\n", "".join(lines)),
+            "`up` to print the gateway's address",
+            120,
+            log=tmp_path / "logs" / "gateway.log",
+        )
+        port = int(printed.group(1))
+        assert port != 0
         descendants = psutil.Process(proc.pid).children(recursive=True)
         names = " ".join(" ".join(p.cmdline()) for p in descendants)
         assert "tansu" in names and "worker" in names and "gateway" in names and "feed" in names
-        signal = asyncio.run(first_signal(f"ws://127.0.0.1:{port}/ws", timeout=55))
+        signal = asyncio.run(first_signal(f"ws://127.0.0.1:{port}/ws", timeout=DURATION))
         assert signal["data"]["subject"].startswith(("pair:", "group:"))
-        assert proc.wait(timeout=90) == 0
+        # The stop is bounded: the headless log ends at once, then each child has
+        # STOP_GRACE_SECONDS and the broker 5 s before SIGKILL.
+        bound = DURATION + STOP_GRACE_SECONDS + 5 + 30
+        assert proc.wait(timeout=max(1.0, started + bound - time.monotonic())) == 0
     finally:
         proc.kill()
         reader.join(timeout=5)
@@ -74,7 +89,5 @@ def test_up_headless_delivers_a_signal_then_stops_with_no_process_left(tmp_path)
     assert re.search(r"\[up\] first signal \d+\.\d+ s after start", output), output[-2000:]
     assert re.search(r"SIGNAL \w+ (pair|group):\S+ \w+ score=", output), output[-2000:]
     assert "Traceback" not in output
-    time.sleep(0.5)
-    alive = [p for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-    assert alive == [], f"left behind: {alive}"
+    wait_gone(descendants, timeout=30)
     assert (tmp_path / "logs" / "worker.log").read_text()
