@@ -19,6 +19,7 @@ from streams.config import load_universe
 from streams.simulator import Simulator
 from streams.topics import DEADLETTER, METRICS
 from streams.up import Child
+from tests.helpers import wait_until
 from tests.test_recovery import read_all
 
 DAYS = 6
@@ -44,8 +45,9 @@ def write_ticks(path) -> int:
     return rows
 
 
-def read_raw(bootstrap: str, topic: str) -> list[bytes]:
-    """Every message of a one-partition topic (read until the log stays quiet)."""
+def read_raw(bootstrap: str, topic: str, first_within: float = 60.0) -> list[bytes]:
+    """Every message of a one-partition topic: read until the log stays quiet for 3 s
+    after its first message (which may take ``first_within`` seconds on a busy machine)."""
     import uuid
 
     from confluent_kafka import Consumer, TopicPartition
@@ -59,13 +61,15 @@ def read_raw(bootstrap: str, topic: str) -> list[bytes]:
         }
     )
     consumer.assign([TopicPartition(topic, 0, 0)])
-    values, quiet = [], 0
+    values: list[bytes] = []
+    quiet, deadline = 0, time.monotonic() + first_within
     try:
-        while quiet < 6:
+        while quiet < 6 and (values or time.monotonic() < deadline):
             message = consumer.poll(0.5)
             if message is None:
-                quiet += 1
+                quiet += 1 if values else 0
                 continue
+            assert message.error() is None, message.error()
             quiet = 0
             values.append(message.value())
     finally:
@@ -105,13 +109,23 @@ def test_feed_killed_and_resumed_counts_no_tick_twice(tmp_path):
         checkpoint = tmp_path / "replay.ckpt"
         common = ["--kafka", "--checkpoint", str(checkpoint), "--quiet"]
         try:
-            first = replay(str(ticks), *common, "--speed", "150000", env=env)
-            time.sleep(1.5)
+            # About 16 wall seconds for the whole file (event time, nights included);
+            # killed once a quarter is sent, however long its start took.
+            first = replay(str(ticks), *common, "--speed", "40000", env=env)
+
+            def progress() -> bool:
+                assert first.poll() is None, f"the replay ended early: {first.stdout.read()}"
+                return (
+                    checkpoint.exists()
+                    and json.loads(checkpoint.read_text())["next_row"] >= rows // 4
+                )
+
+            wait_until(progress, f"the replay to pass row {rows // 4}", 120)
             first.send_signal(signal.SIGKILL)
             first.wait(30)
-            assert checkpoint.exists(), "the killed replay left no checkpoint"
-            reached = json.loads(checkpoint.read_text())["next_row"]
-            assert 0 < reached < rows, reached
+            state = json.loads(checkpoint.read_text())
+            reached = state["next_row"]
+            assert rows // 4 <= reached < rows and not state["done"], state
             # Restart from well before the crash point, as a feed that lost its place
             # would: thousands of ticks are sent a second time.
             again = max(0, reached - 4000)

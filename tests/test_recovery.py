@@ -6,6 +6,7 @@ they carry the same content)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import sys
@@ -25,7 +26,7 @@ from streams.records import Tick
 from streams.simulator import Simulator
 from streams.topics import METRICS, SIGNALS
 from streams.up import Child
-from tests.helpers import wait_for_port
+from tests.helpers import wait_for_log, wait_for_port, wait_until
 
 SEED, DAYS = 4, 24
 
@@ -99,7 +100,8 @@ def worker(name: str, bootstrap: str, log_dir, started: float) -> Child:
 
 
 def wait_for_metrics(bootstrap: str, count: int) -> None:
-    read_all(bootstrap, METRICS.name, count, timeout=120)
+    got = {json.dumps(m, sort_keys=True) for m in read_all(bootstrap, METRICS.name, count, 120)}
+    assert len(got) >= count, f"only {len(got)} of {count} metrics snapshots after 120 s"
 
 
 def compare(bootstrap: str, reference: Pipeline) -> None:
@@ -162,29 +164,40 @@ def test_killed_worker_loses_no_state(tmp_path, reference, scenario):
         if scenario == "takeover":
             children.append(worker("worker-b", bootstrap, tmp_path, started))
             # Both in the group before any tick, so the partitions are split between them.
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and not all(
-                c.ready_after is not None for c in children[1:]
-            ):
-                time.sleep(0.2)
+            wait_until(
+                lambda: all(c.ready_after is not None for c in children[1:]),
+                "both workers to be ready",
+                120,
+                log=tmp_path / "worker-b.log",
+            )
         try:
-            children.append(run_feed(bootstrap, tmp_path, started))
-            wait_for_metrics(bootstrap, len(reference.snapshots) // 3)
+            feed = run_feed(bootstrap, tmp_path, started)
+            children.append(feed)
+            # The feed is held after a third of the days, so however slow the machine,
+            # the worker is killed with state built and ticks still to come.
+            wait_for_log(tmp_path / "feed.log", f"session {DAYS // 3} ", 120)
+            feed.proc.send_signal(signal.SIGSTOP)
+            wait_for_metrics(bootstrap, len(reference.snapshots) // 4)
             children[1].proc.send_signal(signal.SIGKILL)
             children[1].proc.wait()
             if scenario == "restart":
                 children.append(worker("worker-c", bootstrap, tmp_path, started))
+            feed.proc.send_signal(signal.SIGCONT)
             compare(bootstrap, reference)
             # The subscriber saw every signal, each id once, across the crash.
-            deadline = time.monotonic() + 60
-            while len(set(watcher.ids)) < len(reference.signals) and time.monotonic() < deadline:
-                time.sleep(0.2)
+            with contextlib.suppress(TimeoutError):  # the assertion below shows what is missing
+                wait_until(
+                    lambda: len(set(watcher.ids)) >= len(reference.signals),
+                    "every signal at the websocket subscriber",
+                    60,
+                )
             seen = watcher.stop()
             assert sorted(seen) == sorted({s.id for s in reference.signals})
             for child in children[2:]:
                 assert child.failed() is None or child.name == "feed", child.failed()
         finally:
             for child in reversed(children):
+                child.proc.send_signal(signal.SIGCONT)  # a held feed must see its SIGTERM
                 child.stop()
     logs = "".join(p.read_text() for p in tmp_path.glob("worker-*.log"))
     # After a restart the new worker always rebuilds. In a takeover, Tansu decides which
