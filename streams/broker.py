@@ -70,7 +70,7 @@ def _recv_exactly(sock: socket.socket, n: int) -> bytes:
     return data
 
 
-def wait_until_answers(bootstrap: str, timeout: float = 15.0) -> None:
+def wait_until_answers(bootstrap: str, timeout: float = 30.0) -> None:
     """Block until ``bootstrap`` answers a Kafka ApiVersions request."""
     deadline = time.monotonic() + timeout
     last: Exception | None = None

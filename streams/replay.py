@@ -443,7 +443,8 @@ async def replay_kafka(
                     if end <= pos:
                         wait = (ts[pos] - due) / MICROS / speed
                         with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(stop.wait(), min(max(wait, 0.001), 0.2))
+                            async with asyncio.timeout(min(max(wait, 0.001), 0.2)):
+                                await stop.wait()
                         continue
                 frames = frames_for(ticks[pos:end], max_ticks, partitions)
                 sent = [

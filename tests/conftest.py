@@ -47,7 +47,7 @@ def system(broker: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sy
         "feed": Child("feed", ["feed", "sim", "--seed", "7"], env, log_dir, echo, started),
     }
     try:
-        wait_for_port(port)
+        wait_for_port(port, log=children["gateway"].log_path)
         yield System(broker, f"ws://127.0.0.1:{port}/ws", children, log_dir)
     finally:
         for child in reversed(children.values()):

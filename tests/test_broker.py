@@ -6,23 +6,23 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import psutil
 import pytest
 
 from streams.broker import api_versions_probe, broker, embedded_broker
+from tests.helpers import wait_gone
 
 
 def test_embedded_broker_answers_and_is_gone_after_the_block():
     with embedded_broker() as (bootstrap, proc):
         assert bootstrap.startswith("127.0.0.1:")
-        api_versions_probe(bootstrap)
+        api_versions_probe(bootstrap, timeout=30)
         pid = proc.pid
     assert proc.poll() is not None
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     with pytest.raises(OSError):
-        api_versions_probe(bootstrap)
+        api_versions_probe(bootstrap, timeout=30)
 
 
 def test_configured_bootstrap_spawns_nothing(monkeypatch):
@@ -46,13 +46,12 @@ def test_rotation_broker_command_runs_and_stops_on_sigterm_and_ctrl_c():
             line = proc.stdout.readline()
             assert "broker ready: KAFKA_BOOTSTRAP=127.0.0.1:" in line
             bootstrap = line.split("KAFKA_BOOTSTRAP=")[1].split()[0]
-            api_versions_probe(bootstrap)
+            api_versions_probe(bootstrap, timeout=30)
             tansu = psutil.Process(proc.pid).children()
             assert len(tansu) == 1
             proc.send_signal(stop_signal)
-            assert proc.wait(timeout=15) == 0
-            time.sleep(0.2)
-            assert not tansu[0].is_running() or tansu[0].status() == psutil.STATUS_ZOMBIE
+            assert proc.wait(timeout=30) == 0
+            wait_gone(tansu, timeout=30)
         finally:
             proc.kill()
 
@@ -68,7 +67,6 @@ def test_broker_dies_with_a_killed_parent():
         (tansu,) = psutil.Process(proc.pid).children()
         proc.kill()  # SIGKILL: no cleanup code runs in the parent
         proc.wait()
-        tansu.wait(timeout=10)
-        assert not tansu.is_running()
+        wait_gone([tansu], timeout=30)
     finally:
         proc.kill()

@@ -12,7 +12,7 @@ from websockets.asyncio.client import connect
 from streams.admin import ensure_topics
 from streams.broker import embedded_broker, free_port
 from streams.up import Child
-from tests.helpers import wait_for_port
+from tests.helpers import log_contains, wait_for_port, wait_until
 from tests.tcp_proxy import Proxy
 
 OUTAGE_S = 8.0
@@ -51,22 +51,34 @@ def test_everything_reconnects_after_a_broker_outage(tmp_path):
                 Child("feed", ["feed", "sim", "--speed", "6000"], env, tmp_path, None, started),
             ]
             try:
-                wait_for_port(port)
+                wait_for_port(port, log=children[0].log_path)
                 url = f"ws://127.0.0.1:{port}/ws"
                 before = asyncio.run(metrics_times(url, 5))
                 proxy.cut()
-                time.sleep(OUTAGE_S)
-                assert all(c.failed() is None for c in children), [c.failed() for c in children]
+                cut_at = time.monotonic()
+                # The outage lasts OUTAGE_S, and at least until every process noticed it.
+                wait_until(
+                    lambda: all(log_contains(c.log_path, "unreachable") for c in children),
+                    "every process to log that the broker is unreachable",
+                    120,
+                    log=children[1].log_path,
+                )
+                while time.monotonic() - cut_at < OUTAGE_S:
+                    assert all(c.failed() is None for c in children), [c.failed() for c in children]
+                    time.sleep(0.2)
                 proxy.restore()
                 after = asyncio.run(metrics_times(url, 30))
                 assert max(after) > max(before)  # event time moves on after the outage
                 # The broker watch probes every 2 s: wait for its "back" line.
-                deadline = time.monotonic() + 30
-                while time.monotonic() < deadline and not all(
-                    "reachable again" in (tmp_path / f"{n}.log").read_text()
-                    for n in ("feed", "worker")
-                ):
-                    time.sleep(0.5)
+                wait_until(
+                    lambda: all(
+                        log_contains(tmp_path / f"{n}.log", "reachable again")
+                        for n in ("feed", "worker")
+                    ),
+                    "the feed and the worker to log that the broker is back",
+                    60,
+                    log=tmp_path / "worker.log",
+                )
                 assert all(c.failed() is None for c in children), [c.failed() for c in children]
             finally:
                 for child in reversed(children):

@@ -100,7 +100,8 @@ class FrameProducer:
         """Flush every ``flush_seconds`` (or when full) until cancelled."""
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._full.wait(), self.flush_seconds)
+                async with asyncio.timeout(self.flush_seconds):
+                    await self._full.wait()
             await self.flush()
 
     async def stop(self) -> None:

@@ -176,7 +176,8 @@ class Shell:
                 self.backoff.attempt,
             )
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await stop.wait()
         if self._down_since is not None:
             self.log.warning(
                 "stopped while disconnected (since %s): no ticks from then on",
@@ -209,7 +210,10 @@ class Shell:
                 if keepalive_at is not None:
                     deadlines.append(keepalive_at)
                 try:
-                    message = await asyncio.wait_for(ws.recv(), max(0.0, min(deadlines) - now))
+                    # Not wait_for: on Python 3.11 it drops a cancellation that arrives
+                    # with a message (CPython gh-86296), and a busy stream then never stops.
+                    async with asyncio.timeout(max(0.0, min(deadlines) - now)):
+                        message = await ws.recv()
                 except TimeoutError:
                     now = loop.time()
                     if keepalive_at is not None and now >= keepalive_at:
