@@ -104,6 +104,7 @@ def test_dockerfile_runs_as_non_root_with_the_rotation_entrypoint():
     assert "\nUSER rotation" in text
     assert 'ENTRYPOINT ["rotation"]' in text
     assert text.count("FROM ") == 2  # wheels built in one stage, installed in a slim one
+    assert "--require-hashes --no-deps -r requirements.lock" in text  # the locked versions
 
 
 def test_docker_build_context_keeps_every_package_of_the_distribution():
@@ -115,7 +116,8 @@ def test_docker_build_context_keeps_every_package_of_the_distribution():
         for line in (ROOT / ".dockerignore").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     }
-    for top in {p.split(".")[0] for p in packages} | {"pyproject.toml", "README.md"}:
+    needed = {"pyproject.toml", "README.md", "requirements.lock"}
+    for top in {p.split(".")[0] for p in packages} | needed:
         assert (ROOT / top).exists(), top
         assert top not in ignored, f".dockerignore drops {top}, which the image needs"
     assert {".venv", ".git"} <= ignored
