@@ -15,9 +15,10 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, ScreenStackError
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Input
 
 from monitor.screens import EvidenceScreen, HelpScreen
@@ -189,10 +190,13 @@ class RotationMonitor(App[None]):
     # Drawing --------------------------------------------------------------------
 
     def _tick(self) -> None:
-        if not self.paused and self.state.version != self._drawn_version:
-            self.redraw()
-        else:
-            self._show_status()
+        try:
+            if not self.paused and self.state.version != self._drawn_version:
+                self.redraw()
+            else:
+                self._show_status()
+        except (NoMatches, ScreenStackError):
+            pass  # a tick that fired while the app shuts down and its widgets are gone
 
     def redraw(self) -> None:
         """Draw every panel from the state now (the app also does it on its own)."""

@@ -286,12 +286,13 @@ def _cmd_broker(args: argparse.Namespace) -> int:
     from streams.broker import embedded_broker
 
     with embedded_broker(port=args.port or None) as (bootstrap, proc):
-        print(
-            f"broker ready: KAFKA_BOOTSTRAP={bootstrap} (pid {proc.pid}); Ctrl-C stops it",
-            flush=True,
-        )
+        # The handler first: whoever reads the line below may stop us at once.
         signal.signal(signal.SIGTERM, _interrupt)
         with contextlib.suppress(KeyboardInterrupt):
+            print(
+                f"broker ready: KAFKA_BOOTSTRAP={bootstrap} (pid {proc.pid}); Ctrl-C stops it",
+                flush=True,
+            )
             proc.wait()
     return 0
 

@@ -50,7 +50,7 @@ def test_rotation_broker_command_runs_and_stops_on_sigterm_and_ctrl_c():
             tansu = psutil.Process(proc.pid).children()
             assert len(tansu) == 1
             proc.send_signal(stop_signal)
-            assert proc.wait(timeout=30) == 0
+            assert proc.wait(timeout=60) == 0, f"rotation broker ignored {stop_signal!r}"
             wait_gone(tansu, timeout=30)
         finally:
             proc.kill()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,13 @@ from tests.test_gateway_server import WAIT, kafka, make_signal, produce  # noqa:
 TOKEN = "restart-token"
 
 
-@contextlib.contextmanager
-def gateway_process(bootstrap: str, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+@contextlib.asynccontextmanager
+async def gateway_process(
+    bootstrap: str, port: int, log: Path
+) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """The gateway as a process. Waiting for it (its port, its exit) happens in a thread:
+    the client in this event loop must go on answering, above all the close handshake
+    of the gateway's shutdown."""
     with open(log, "ab") as out:
         proc = processes.spawn(
             processes.rotation_command("gateway", "--port", str(port), "--heartbeat-interval", "1"),
@@ -29,10 +34,10 @@ def gateway_process(bootstrap: str, port: int, log: Path) -> Iterator[subprocess
             stderr=out,
         )
         try:
-            wait_for_port(port)
+            await asyncio.to_thread(wait_for_port, port, log=log)
             yield proc
         finally:
-            processes.stop(proc)
+            await asyncio.to_thread(processes.stop, proc)
 
 
 async def test_python_client_resumes_across_a_gateway_restart(kafka, tmp_path):  # noqa: F811
@@ -58,7 +63,7 @@ async def test_python_client_resumes_across_a_gateway_restart(kafka, tmp_path): 
     client = GatewayClient(url, ("signals",), token=TOKEN, header_auth=False, max_backoff=0.5)
     listener: asyncio.Task[None] | None = None
     try:
-        with gateway_process(kafka, port, tmp_path / "gateway-1.log"):
+        async with gateway_process(kafka, port, tmp_path / "gateway-1.log"):
             listener = asyncio.create_task(listen(client))
             await until(lambda: len(signals) == 3)
             await produce(kafka, [make_signal(4)])
@@ -68,7 +73,7 @@ async def test_python_client_resumes_across_a_gateway_restart(kafka, tmp_path): 
         notices = [p for k, p in events if k == "message" and p["type"] == "shutdown"]
         assert notices and notices[0]["code"] == 1012
         await produce(kafka, [make_signal(i) for i in (5, 5, 6)])  # 5 delivered twice by Kafka
-        with gateway_process(kafka, port, tmp_path / "gateway-2.log"):
+        async with gateway_process(kafka, port, tmp_path / "gateway-2.log"):
             await until(lambda: len(signals) == 6)
             await produce(kafka, [make_signal(7)])
             await until(lambda: len(signals) == 7)
