@@ -286,8 +286,11 @@ def _cmd_broker(args: argparse.Namespace) -> int:
     from streams.broker import embedded_broker
 
     with embedded_broker(port=args.port or None) as (bootstrap, proc):
-        # The handler first: whoever reads the line below may stop us at once.
-        signal.signal(signal.SIGTERM, _interrupt)
+        # The handlers first: whoever reads the line below may stop us at once. SIGINT
+        # explicitly too, as the other commands do: a shell starts background jobs with
+        # SIGINT ignored, and Python then leaves it ignored.
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(stop_signal, _interrupt)
         with contextlib.suppress(KeyboardInterrupt):
             print(
                 f"broker ready: KAFKA_BOOTSTRAP={bootstrap} (pid {proc.pid}); Ctrl-C stops it",

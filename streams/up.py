@@ -141,7 +141,9 @@ def run_up(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    # SIGINT explicitly too: a shell starts background jobs with it ignored.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     children: list[Child] = []
     echo = sys.stdout if args.headless else None
     try:
