@@ -195,7 +195,9 @@ class History:
                 header = Resumed(name, epoch, since.seq + 1, channel.seq, len(missed))
                 return header, missed
         if name.startswith("metrics"):
-            current = sorted(channel.latest.values(), key=lambda e: e.seq)
+            # In the order the subjects first appeared (a dict keeps it on update): the
+            # engine's order of groups and pairs, whatever interval each one is at now.
+            current = list(channel.latest.values())
         else:
             current = list(channel.retained)[-self.snapshot_signals :]
         state = [e.payload for e in current if keeps(matcher, e)]

@@ -90,6 +90,22 @@ def test_snapshot_of_metrics_is_the_latest_per_subject():
     assert (header.seq, header.count, payloads) == (0, 0, [])
 
 
+def test_snapshot_of_metrics_keeps_the_order_subjects_first_appeared_in():
+    """A client joining while an interval is half delivered still gets the subjects in
+    the engine's order (the monitor's tables follow it), not newest-first."""
+    history = History()
+    for i, subject in enumerate(("pair:IWM/QQQ", "pair:SMALL/MEGA", "pair:RSP/SPY")):
+        history.add_metrics(make_metrics(1, subject), emit_ts=i)
+    history.add_metrics(make_metrics(2, "pair:IWM/QQQ"), emit_ts=9)  # next interval begins
+    header, payloads = history.recover("metrics", None)
+    assert header.seq == 4
+    assert [(m["data"]["subject"], m["data"]["bars"]) for m in decoded(payloads)] == [
+        ("pair:IWM/QQQ", 2),
+        ("pair:SMALL/MEGA", 1),
+        ("pair:RSP/SPY", 1),
+    ]
+
+
 def test_outbox_conflates_metrics_and_names_what_it_dropped():
     box = Outbox(max_queue=3)
     assert box.push(b"m1", ("metrics", "pair:A"), 1)
