@@ -11,16 +11,14 @@ import time
 
 import faust
 
+from agents import bar_agent, rotation_agent
+from agents.analytics.universe import Universe
 from streams.broker_watch import BrokerWatch
-from streams.config import Universe
-from streams.settings import Settings, faust_broker_credentials
-from streams.topics import BARS, DEADLETTER, METRICS, SIGNALS, TICKS
+from streams.kafka import Settings, faust_broker_credentials
 
 
 def create_app(settings: Settings, universe: Universe, started: float | None = None) -> faust.App:
     """Build the Faust app with every agent registered."""
-    from agents import bar_agent, rotation_agent  # agents import this module's helpers
-
     started = time.monotonic() if started is None else started
     app = faust.App(
         settings.app_id,
@@ -48,10 +46,10 @@ def create_app(settings: Settings, universe: Universe, started: float | None = N
             key_type=bytes,
             internal=False,
         )
-        for spec in (TICKS, BARS, METRICS, SIGNALS, DEADLETTER)
+        for spec in universe.topics
     }
-    bar_agent.register(app, universe, topics, settings.bootstrap)
-    rotation_agent.register(app, universe, topics, settings.bootstrap)
+    bar_agent.register(app, universe, topics, settings)
+    rotation_agent.register(app, universe, topics, settings)
 
     ready = {"done": False}
 
@@ -63,6 +61,6 @@ def create_app(settings: Settings, universe: Universe, started: float | None = N
 
     @app.task
     async def _watch_broker() -> None:
-        await BrokerWatch(settings.bootstrap, "worker").run()
+        await BrokerWatch(settings.bootstrap, "worker", settings.security).run()
 
     return app

@@ -35,12 +35,13 @@ from agents.analytics.tick_checks import (
     when,
 )
 from agents.analytics.tick_partition import TickPartition
+from agents.analytics.universe import Universe
 from agents.deadletters import DeadLetterCounts, dead_letter
 from agents.topic_reader import read_partition
 from streams.codec import decode_bar_frame, encode
-from streams.config import Universe
+from streams.kafka import Settings
+from streams.partitioning import partitioner
 from streams.records import BarFrame
-from streams.topics import BARS, DEADLETTER, TICKS
 
 log = logging.getLogger("rotation.bars")
 
@@ -70,18 +71,21 @@ def produced_at_us(timestamp_ms: float | None) -> int:
 
 
 def register(
-    app: faust.App, universe: Universe, topics: dict[str, faust.TopicT], bootstrap: str
+    app: faust.App, universe: Universe, topics: dict[str, faust.TopicT], settings: Settings
 ) -> None:
     states: dict[int, TickPartition] = {}
     gates: dict[int, TickGate] = {}
-    out, deadletters = topics[BARS.name], topics[DEADLETTER.name]
+    TICKS, BARS = universe.topics.ticks, universe.topics.bars
+    out, deadletters = topics[BARS.name], topics[universe.topics.deadletter.name]
+    partition_of = partitioner(TICKS.partitions)
+    client = settings.kafka_kwargs()
     counts = DeadLetterCounts(log)
 
     def fresh(partition: int) -> tuple[TickPartition, TickGate]:
         state = TickPartition(
             partition, universe.bar_seconds, universe.allowed_lateness_seconds, universe.symbol
         )
-        gate = TickGate(partition, TICKS.partitions, universe.symbols, universe.ticks)
+        gate = TickGate(partition, partition_of, universe.symbols, universe.ticks)
         return state, gate
 
     async def recover(partition: int, first_offset: int) -> tuple[TickPartition, TickGate]:
@@ -91,7 +95,7 @@ def register(
         started = time.monotonic()
         last: BarFrame | None = None
         replayed = 0
-        async for record in read_partition(bootstrap, BARS.name, 0):
+        async for record in read_partition(client, BARS.name, 0):
             try:
                 frame = decode_bar_frame(record.value or b"")
             except (msgspec.DecodeError, msgspec.ValidationError):
@@ -102,7 +106,7 @@ def register(
         replay_from = 0 if last is None else state.restore(last)
         gate.restore(state.bars.watermark)
         async for record in read_partition(
-            bootstrap, TICKS.name, partition, replay_from, first_offset
+            client, TICKS.name, partition, replay_from, first_offset
         ):
             message = decode_message(record.value)
             ticks, _ = gate.check(message, produced_at_us(record.timestamp))

@@ -20,13 +20,14 @@ import faust
 import msgspec
 
 from agents.analytics.rotation import RotationEngine
+from agents.analytics.universe import Universe
 from agents.analytics.watermarks import IntervalMerger
 from agents.deadletters import dead_letter
 from agents.topic_reader import read_partition
 from streams.codec import decode_bar_frame, encode
-from streams.config import Universe
+from streams.kafka import Settings
+from streams.partitioning import partition_for
 from streams.records import BarFrame
-from streams.topics import BARS, DEADLETTER, METRICS, SIGNALS, partition_for
 
 log = logging.getLogger("rotation.signals")
 
@@ -35,7 +36,9 @@ class RotationStage:
     """The merger and the engine, and the offset of the last bars message applied."""
 
     def __init__(self, universe: Universe) -> None:
-        self.merger = IntervalMerger({partition_for(s) for s in universe.symbols})
+        self.merger = IntervalMerger(
+            {partition_for(s, universe.topics.ticks.partitions) for s in universe.symbols}
+        )
         self.engine = RotationEngine(universe)
         self.offset = -1
 
@@ -46,16 +49,18 @@ class RotationStage:
 
 
 def register(
-    app: faust.App, universe: Universe, topics: dict[str, faust.TopicT], bootstrap: str
+    app: faust.App, universe: Universe, topics: dict[str, faust.TopicT], settings: Settings
 ) -> None:
-    metrics, signals = topics[METRICS.name], topics[SIGNALS.name]
-    deadletters = topics[DEADLETTER.name]
+    BARS = universe.topics.bars
+    metrics, signals = topics[universe.topics.metrics.name], topics[universe.topics.signals.name]
+    deadletters = topics[universe.topics.deadletter.name]
+    client = settings.kafka_kwargs()
     stages: dict[int, RotationStage] = {}
 
     async def recover(partition: int, first_offset: int) -> RotationStage:
         started = time.monotonic()
         stage = RotationStage(universe)
-        async for record in read_partition(bootstrap, BARS.name, partition, 0, first_offset):
+        async for record in read_partition(client, BARS.name, partition, 0, first_offset):
             try:
                 frame = decode_bar_frame(record.value or b"")
             except (msgspec.DecodeError, msgspec.ValidationError):

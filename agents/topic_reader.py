@@ -7,27 +7,30 @@ ListOffsets(latest) wrongly, so "to the end" means "until a poll comes back empt
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from streams.settings import kafka_client_kwargs
+from streams.errors import RotationError
 
 IDLE_MS = 300
 GIVE_UP_POLLS = 100  # 30 s without a record while records before `stop` are still missing
 
 
-class RecoveryError(RuntimeError):
+class RecoveryError(RotationError):
     """The records needed to rebuild state could not be read."""
 
 
 async def read_partition(
-    bootstrap: str, topic: str, partition: int, start: int = 0, stop: int | None = None
+    client: dict[str, Any], topic: str, partition: int, start: int = 0, stop: int | None = None
 ) -> AsyncIterator[ConsumerRecord]:
-    """Records of ``topic[partition]`` with start <= offset < stop (``stop=None``: to the end)."""
+    """Records of ``topic[partition]`` with start <= offset < stop (``stop=None``: to the end).
+
+    ``client``: the connection arguments (``streams.kafka.Settings.kafka_kwargs``)."""
     if stop is not None and stop <= start:
         return
     consumer = AIOKafkaConsumer(
-        **kafka_client_kwargs(bootstrap),
+        **client,
         group_id=None,
         enable_auto_commit=False,
         client_id="rotation-recovery",

@@ -39,9 +39,10 @@ from benchmarks.subscriber import SubscriberFailed
 from benchmarks.synthetic import make_workload, write_universe
 from benchmarks.throughput import describe_environment, raw_ceiling
 from benchmarks.worker import WorkerFailed
-from streams.broker import BrokerError
-from streams.config import ConfigError, load_universe
-from streams.topics import partition_for
+from rotation.config import ConfigError, load_universe
+from streams.partitioning import partition_for
+from streams.probe import BrokerError
+from streams.topics import DEFAULT_TOPICS
 
 DRAIN_BAR_SECONDS = 60
 DRAIN_TICKS_PER_BAR = 5
@@ -165,7 +166,9 @@ async def _measure(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
             del slots
             stopping.check()
             assert feed.started_at is not None
-            partitions = sorted({partition_for(s) for s in universe.symbols})
+            partitions = sorted(
+                {partition_for(s, DEFAULT_TOPICS.ticks.partitions) for s in universe.symbols}
+            )
             run["pandas"] = run_baseline(
                 universe,
                 feed.appended,

@@ -28,7 +28,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from benchmarks.latency import summary
 from benchmarks.raw import FETCH_BYTES, PARTITION_FETCH_BYTES
-from streams.topics import BARS, METRICS
+from streams.topics import DEFAULT_TOPICS
 
 MICROS = 1_000_000
 
@@ -81,13 +81,13 @@ async def stage_times(
     """``bars_at`` and ``metrics_at`` (seconds since the epoch) per interval end."""
     # Per partition, each new watermark and the send time of the frame that reached it.
     firsts: dict[int, list[tuple[int, float]]] = {p: [] for p in partitions}
-    for at, value in await read_all(bootstrap, BARS.name):
+    for at, value in await read_all(bootstrap, DEFAULT_TOPICS.bars.name):
         mark = _mark.decode(value)
         seen = firsts.get(mark.partition)
         if seen is not None and (not seen or mark.watermark > seen[-1][0]):
             seen.append((mark.watermark, at / 1000))
     metrics_at: dict[int, float] = {}
-    for at, value in await read_all(bootstrap, METRICS.name):
+    for at, value in await read_all(bootstrap, DEFAULT_TOPICS.metrics.name):
         metrics_at.setdefault(_ts.decode(value).ts, at / 1000)
     marks = {p: [w for w, _ in seen] for p, seen in firsts.items()}
     bars_at: dict[int, float] = {}

@@ -11,14 +11,15 @@ import gc
 import time
 
 from agents.analytics.pipeline import Pipeline
+from agents.analytics.universe import Universe
 from benchmarks.synthetic import Workload
 from streams.codec import decode_ticks
-from streams.config import Universe
+from streams.partitioning import partitioner
 
 
 def time_pure_core(universe: Universe, workload: Workload) -> float:
     """Seconds for a fresh ``Pipeline`` to apply every frame of ``workload``."""
-    pipeline = Pipeline(universe, partitions=4)
+    pipeline = Pipeline(universe, partitioner(4))
     gc.collect()
     started = time.perf_counter()
     for partition, ticks in workload.frames:
@@ -28,7 +29,7 @@ def time_pure_core(universe: Universe, workload: Workload) -> float:
 
 def time_decode_and_core(universe: Universe, workload: Workload) -> float:
     """Seconds to decode every frame's bytes and apply it to a fresh ``Pipeline``."""
-    pipeline = Pipeline(universe, partitions=4)
+    pipeline = Pipeline(universe, partitioner(4))
     gc.collect()
     started = time.perf_counter()
     for partition, data in workload.payloads:

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import psutil
 
+from agents.analytics.universe import Universe
 from benchmarks import stopping
 from benchmarks.breakdown import breakdown, stage_times
 from benchmarks.latency import causes, latencies_ms, summary, timeline
@@ -47,10 +48,11 @@ from benchmarks.worker import (
     cpu_seconds,
     produce_frames,
 )
+from rotation.broker import embedded_broker
 from streams.admin import ensure_topics
-from streams.broker import embedded_broker, free_port
-from streams.config import Universe
-from streams.topics import partition_for
+from streams.partitioning import partition_for
+from streams.probe import free_port
+from streams.topics import DEFAULT_TOPICS
 
 MB = 1024 * 1024
 MICROS = 1_000_000
@@ -239,7 +241,9 @@ async def latency_run(
     """The paced feed through the whole path; latency per interval, RSS and CPU."""
     interval = universe.bar_seconds * MICROS
     lateness = int(universe.allowed_lateness_seconds * MICROS)
-    partitions = sorted({partition_for(s) for s in universe.symbols})
+    partitions = sorted(
+        {partition_for(s, DEFAULT_TOPICS.ticks.partitions) for s in universe.symbols}
+    )
     async with running_stack(config, log_dir, tag) as stack:
         samplers = stack.samplers()
         tasks = _sampling(samplers)
@@ -325,7 +329,9 @@ async def soak_run(
     """The paced feed at ``rate`` for ``seconds``; RSS of worker, gateway and broker over time."""
     interval = universe.bar_seconds * MICROS
     lateness = int(universe.allowed_lateness_seconds * MICROS)
-    partitions = sorted({partition_for(s) for s in universe.symbols})
+    partitions = sorted(
+        {partition_for(s, DEFAULT_TOPICS.ticks.partitions) for s in universe.symbols}
+    )
     ticks = PacedTicks(symbols, rate, event_speed=event_speed, seed=seed)
     async with running_stack(config, log_dir, tag) as stack:
         samplers = stack.samplers()

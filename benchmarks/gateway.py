@@ -39,11 +39,12 @@ import msgspec
 import psutil
 from aiokafka import AIOKafkaProducer
 
-from streams import processes
+from rotation import processes
+from rotation.broker import embedded_broker
 from streams.admin import ensure_topics
-from streams.broker import embedded_broker, free_port
+from streams.probe import free_port
 from streams.records import MetricsSnapshot, PairStats, RRGStats, Signal
-from streams.topics import METRICS, SIGNALS
+from streams.topics import DEFAULT_TOPICS
 
 BUCKET = 1.01  # the clients' histogram: bucket k holds latencies in [1.01**k, 1.01**(k+1)) us
 SUBJECTS = 20
@@ -115,7 +116,10 @@ async def feed(bootstrap: str, rate: float, until: float) -> int:
         loop = asyncio.get_running_loop()
         start = loop.time()
         while time.time() < until:
-            for topic, make in ((SIGNALS.name, signal_record), (METRICS.name, metrics_record)):
+            for topic, make in (
+                (DEFAULT_TOPICS.signals.name, signal_record),
+                (DEFAULT_TOPICS.metrics.name, metrics_record),
+            ):
                 record = make(sent, time.time_ns() // 1000)
                 await producer.send(topic, msgspec.json.encode(record), key=record.subject.encode())
             sent += 1

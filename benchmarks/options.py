@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from streams.argtypes import positive_float
+from rotation.argtypes import positive_float
 
 QUICK = {"duration": 20.0, "drain_ticks": 200_000, "raw_messages": 200_000, "repeat": 1}
 FULL = {"duration": 60.0, "drain_ticks": 1_000_000, "raw_messages": 1_000_000, "repeat": 3}

@@ -29,8 +29,9 @@ from aiokafka import AIOKafkaProducer
 from benchmarks import stopping
 from benchmarks.synthetic import START_US, symbol_names
 from streams.codec import encode
+from streams.partitioning import partition_for
 from streams.records import Tick, TickFrame
-from streams.topics import TICKS, partition_for
+from streams.topics import DEFAULT_TOPICS
 
 MICROS = 1_000_000
 FLUSH_S = 0.02
@@ -80,7 +81,9 @@ class PacedTicks:
         self.event_speed = event_speed
         self.flush_s = flush_s
         self.names = symbol_names(symbols)
-        self.partition_of = np.array([partition_for(s) for s in self.names])
+        self.partition_of = np.array(
+            [partition_for(s, DEFAULT_TOPICS.ticks.partitions) for s in self.names]
+        )
         self._rng = np.random.default_rng(seed + symbols)
         self._price = self._rng.uniform(5.0, 500.0, symbols)
         self._next_tick = 0
@@ -180,7 +183,9 @@ class PacedFeed:
                         data=frame.data if self.keep_data else None,
                     )
                     self.appended.append(record)
-                    future = await producer.send(TICKS.name, frame.data, partition=frame.partition)
+                    future = await producer.send(
+                        DEFAULT_TOPICS.ticks.name, frame.data, partition=frame.partition
+                    )
                     future.add_done_callback(_acked(record))
                     pending.append(future)
                 if len(pending) > 1000:

@@ -38,9 +38,9 @@ import msgspec
 import numpy as np
 import pandas as pd
 
+from agents.analytics.universe import Universe
 from benchmarks.latency import causes, latencies_ms, summary, watermark
 from benchmarks.paced import Appended
-from streams.config import Universe
 from streams.records import TickFrame
 
 MICROS = 1_000_000

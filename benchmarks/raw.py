@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from benchmarks import stopping
-from streams.topics import TICKS
+from streams.topics import DEFAULT_TOPICS
 
 RAW_TOPIC = "bench.raw.ticks"
 FETCH_BYTES = 64 * 1024 * 1024
@@ -36,7 +36,7 @@ async def produce_single_ticks(
     bootstrap: str, messages: list[tuple[bytes, bytes]], topic: str = RAW_TOPIC
 ) -> float:
     """Create ``topic`` and send every (key, value); return the seconds it took."""
-    await create_topic(bootstrap, topic, TICKS.partitions)
+    await create_topic(bootstrap, topic, DEFAULT_TOPICS.ticks.partitions)
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         client_id="bench-raw-producer",

@@ -2,7 +2,7 @@
 
 Like :class:`benchmarks.worker.WorkerProcess` (which runs the worker), for the other
 commands the end-to-end benchmark starts: ``rotation gateway`` and ``rotation up``.
-Children are started with :func:`streams.processes.spawn`, so they die with the
+Children are started with :func:`rotation.processes.spawn`, so they die with the
 benchmark even if it is killed.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil
 
-from streams import processes
+from rotation import processes
 
 
 class ServiceFailed(RuntimeError):

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from streams.codec import encode
+from streams.partitioning import partition_for
 from streams.records import Tick, TickFrame
-from streams.topics import partition_for
+from streams.topics import DEFAULT_TOPICS
 
 START_US = 1_788_010_200_000_000  # 2026-08-29 13:30 UTC (09:30 in New York)
 SECTORS = 10
@@ -152,7 +153,7 @@ def make_workload(
     price = np.round(start_price[sym] * np.exp(log_price), 4)
     size = rng.integers(1, 50, n) * 100
 
-    part_of_symbol = np.array([partition_for(s) for s in names])
+    part_of_symbol = np.array([partition_for(s, DEFAULT_TOPICS.ticks.partitions) for s in names])
     part = part_of_symbol[sym]
     final_watermark = START_US + bars * interval_us
     per_partition: dict[int, list[Tick]] = {}

@@ -35,8 +35,9 @@ from typing import Any
 from benchmarks import core, profiling, raw, stopping
 from benchmarks.synthetic import Workload, make_workload, single_tick_messages, write_universe
 from benchmarks.worker import WorkerFailed, run_worker
-from streams.broker import BrokerError, embedded_broker
-from streams.config import ConfigError, Universe, load_universe
+from rotation.broker import embedded_broker
+from rotation.config import ConfigError, Universe, load_universe
+from streams.probe import BrokerError
 
 QUICK_TICKS = 200_000
 DEFAULT_TICKS = 1_000_000

@@ -30,11 +30,11 @@ from benchmarks import stopping
 from benchmarks.profiling import ProfileRequest, PySpyRecorder
 from benchmarks.raw import FETCH_BYTES, PARTITION_FETCH_BYTES, consume_all
 from benchmarks.synthetic import Workload
-from streams import processes
+from rotation import processes
+from rotation.broker import embedded_broker
 from streams.admin import ensure_topics
-from streams.broker import embedded_broker
 from streams.codec import decode_ticks
-from streams.topics import BARS, TICKS
+from streams.topics import DEFAULT_TOPICS
 
 READY_LINE = "worker ready in"
 RSS_EVERY = 0.5
@@ -65,7 +65,7 @@ class WorkerProcess:
         if cprofile is None:
             argv = processes.rotation_command(*args)
         else:
-            argv = [sys.executable, "-m", "cProfile", "-o", str(cprofile), "-m", "streams.cli"]
+            argv = [sys.executable, "-m", "cProfile", "-o", str(cprofile), "-m", "rotation.cli"]
             argv += args
         self.ready_at: float | None = None
         self.ready_line = ""
@@ -109,7 +109,7 @@ class BarWatcher:
         self.first_at: float | None = None
         self.timeline: list[tuple[float, dict[int, int]]] = []
         self.consumer = AIOKafkaConsumer(
-            BARS.name,
+            DEFAULT_TOPICS.bars.name,
             bootstrap_servers=bootstrap,
             client_id="bench-bar-watcher",
             group_id=None,
@@ -219,7 +219,7 @@ async def produce_frames(bootstrap: str, payloads: list[tuple[int, bytes]]) -> d
     await producer.start()
     try:
         futures = [
-            await producer.send(TICKS.name, data, partition=partition)
+            await producer.send(DEFAULT_TOPICS.ticks.name, data, partition=partition)
             for partition, data in payloads
         ]
         ends: dict[int, int] = {}
@@ -241,7 +241,7 @@ async def committed_offsets(bootstrap: str, group: str, partitions: list[int]) -
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(
-            group, partitions=[TopicPartition(TICKS.name, p) for p in partitions]
+            group, partitions=[TopicPartition(DEFAULT_TOPICS.ticks.name, p) for p in partitions]
         )
     finally:
         await admin.close()
@@ -285,7 +285,7 @@ async def run_worker(
         produce_s = time.perf_counter() - produce_started
         # The same frames through a bare consumer plus decoding: the worker's floor cost.
         bare_s = await consume_all(
-            bootstrap, len(workload.payloads), TICKS.name, decode=decode_ticks
+            bootstrap, len(workload.payloads), DEFAULT_TOPICS.ticks.name, decode=decode_ticks
         )
         watcher = BarWatcher(bootstrap, workload.partitions, workload.final_watermark)
         await watcher.consumer.start()

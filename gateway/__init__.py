@@ -7,5 +7,6 @@ the protocol structs of :mod:`gateway.messages`. The protocol logic is sans-I/O:
 :mod:`gateway.requests` (parsing), :mod:`gateway.session` (one conversation),
 :mod:`gateway.history` (numbering, snapshots, resume), :mod:`gateway.subscriptions`,
 :mod:`gateway.outbox` (per-client queue, conflation), :mod:`gateway.ratelimit`;
-:mod:`gateway.kafka_reader` and :mod:`gateway.server` do the I/O.
+:mod:`gateway.kafka_reader` and :mod:`gateway.server` do the I/O. May import
+:mod:`streams`; never the agents, the monitor or the composition root.
 """

@@ -23,12 +23,11 @@ from gateway.history import History, epoch_of
 from gateway.stats import Stats
 from gateway.subscriptions import Entry
 from streams.codec import decode_metrics, decode_signal
-from streams.settings import kafka_client_kwargs
-from streams.topics import METRICS, SIGNALS, TopicSpec
+from streams.kafka import KafkaSecurity, kafka_client_kwargs
+from streams.topics import DEFAULT_TOPICS, TopicSpec
 
 log = logging.getLogger("rotation.gateway")
 
-FAMILY_OF_TOPIC = {SIGNALS.name: "signals", METRICS.name: "metrics"}
 Publish = Callable[[list[tuple[str, Entry]]], None]
 
 
@@ -41,9 +40,15 @@ class KafkaReader:
         publish: Publish,
         *,
         fetch_max_wait_ms: int = 10,
-        topics: tuple[TopicSpec, ...] = (SIGNALS, METRICS),
+        signals: TopicSpec = DEFAULT_TOPICS.signals,
+        metrics: TopicSpec = DEFAULT_TOPICS.metrics,
+        security: KafkaSecurity | None = None,
     ) -> None:
         self.bootstrap = bootstrap
+        self.security = security
+        self.signals_topic = signals.name
+        self.family_of_topic = {signals.name: "signals", metrics.name: "metrics"}
+        topics = (signals, metrics)
         self.history = history
         self.stats = stats
         self.publish = publish
@@ -65,7 +70,7 @@ class KafkaReader:
 
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(
-            **kafka_client_kwargs(self.bootstrap),
+            **kafka_client_kwargs(self.bootstrap, self.security),
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -89,7 +94,7 @@ class KafkaReader:
             for topic in self._multi_partition:
                 # Records of several partitions interleave differently on every read, so
                 # a rebuilt numbering would differ: such a family gets a fresh epoch.
-                self.history.epochs[FAMILY_OF_TOPIC[topic]] = uuid.uuid4().hex[:16]
+                self.history.epochs[self.family_of_topic[topic]] = uuid.uuid4().hex[:16]
             self.running = True
             empty_polls = 0
             while True:
@@ -130,7 +135,7 @@ class KafkaReader:
     def _on_record(self, tp: TopicPartition, record) -> list[tuple[str, Entry]]:
         expected = self.next_offset.get(tp)
         if expected is None:
-            family = FAMILY_OF_TOPIC[tp.topic]
+            family = self.family_of_topic[tp.topic]
             if tp.topic not in self._multi_partition:
                 self.history.epochs[family] = epoch_of(
                     tp.topic, tp.partition, record.offset, record.timestamp, record.value or b""
@@ -150,7 +155,7 @@ class KafkaReader:
         self.stats.records[tp.topic] += 1
         emit_ts = time.time_ns() // 1000
         try:
-            if tp.topic == SIGNALS.name:
+            if tp.topic == self.signals_topic:
                 return self.history.add_signal(decode_signal(record.value), emit_ts)
             return self.history.add_metrics(decode_metrics(record.value), emit_ts)
         except (msgspec.DecodeError, msgspec.ValidationError, TypeError) as exc:

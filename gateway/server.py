@@ -44,7 +44,9 @@ from gateway.session import Session, bearer_token_ok
 from gateway.settings import GatewaySettings
 from gateway.stats import CONTENT_TYPE, Stats
 from gateway.subscriptions import Entry, Matcher
-from streams.broker import api_versions_probe
+from streams.kafka import KafkaSecurity
+from streams.probe import api_versions_probe
+from streams.topics import DEFAULT_TOPICS, Topics
 
 log = logging.getLogger("rotation.gateway")
 _encoder = msgspec.json.Encoder()
@@ -69,7 +71,14 @@ class Client:
 
 
 class Gateway:
-    def __init__(self, bootstrap: str, settings: GatewaySettings | None = None) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        settings: GatewaySettings | None = None,
+        *,
+        topics: Topics = DEFAULT_TOPICS,
+        security: KafkaSecurity | None = None,
+    ) -> None:
         self.settings = settings or GatewaySettings()
         s = self.settings
         self.bootstrap = bootstrap
@@ -87,6 +96,9 @@ class Gateway:
             self.stats,
             self.publish,
             fetch_max_wait_ms=s.fetch_max_wait_ms,
+            signals=topics.signals,
+            metrics=topics.metrics,
+            security=security,
         )
         self.clients: set[Client] = set()
         self.per_address: Counter[str] = Counter()

@@ -10,7 +10,7 @@ the table.
 from __future__ import annotations
 
 import argparse
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
 TOKEN_ENV = "ROTATION_GATEWAY_TOKEN"
@@ -92,17 +92,21 @@ class GatewaySettings:
 
     @classmethod
     def from_args(
-        cls, args: argparse.Namespace, configured: dict[str, object] | None = None
+        cls,
+        args: argparse.Namespace,
+        configured: dict[str, object] | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> GatewaySettings:
         """Flags given on the command line, then ``configured`` (the ``[gateway]`` table
-        of the universe file), then the defaults; the token from the environment."""
+        of the universe file), then the defaults; the token also from ``environ``
+        (the composition root passes the process environment)."""
         values: dict[str, object] = dict(configured or {})
         for f in fields(cls):
             given = getattr(args, f.name, None)
             if given is not None:
                 values[f.name] = given
         if not values.get("token"):
-            values["token"] = os.environ.get(TOKEN_ENV) or None
+            values["token"] = (environ or {}).get(TOKEN_ENV) or None
         return cls(**values)  # type: ignore[arg-type]
 
 

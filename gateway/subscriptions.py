@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from gateway.frames import payload_of
 from gateway.messages import Filter
+from streams.errors import RotationError
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,7 @@ def keeps(matcher: Matcher | None, entry: Entry) -> bool:
     return matcher is None or matcher(entry)
 
 
-class TooManySubscriptions(ValueError):
+class TooManySubscriptions(RotationError, ValueError):
     """A subscribe would exceed the connection's channel limit."""
 
 

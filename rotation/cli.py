@@ -24,15 +24,18 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from streams import argtypes
-from streams.config import ConfigError, load_universe
-from streams.settings import Settings, SettingsError
+from rotation import argtypes
+from rotation.checkout import NoCheckout, benchmarks_module
+from rotation.config import ConfigError, load_universe
+from rotation.environment import settings_from_env
+from streams.errors import RotationError
+from streams.kafka import Settings
 
 log = logging.getLogger("rotation")
 
 
-class UsageError(Exception):
-    """A problem the user can fix; printed without a traceback, exit status 2."""
+class UsageError(RotationError):
+    """A wrong flag or argument; printed without a traceback, exit status 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -158,12 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
         "tick-to-subscriber latency, RSS/CPU, time to first metrics, a pandas comparison.",
         _cmd_bench,
     )
-    try:
-        from benchmarks.options import add_arguments as add_bench_arguments
-    except ImportError:  # an install from before benchmarks/ was packaged
-        pass
-    else:
-        add_bench_arguments(p)
+    with contextlib.suppress(NoCheckout):  # `rotation bench` then says why it cannot run
+        benchmarks_module("options").add_arguments(p)
 
     p = add("schemas", "Write the JSON Schema files of schemas/ from the records.", _cmd_schemas)
     p.add_argument("--check", action="store_true", help="fail if the files differ from the code")
@@ -177,7 +176,7 @@ def _add_operations_commands(
     add: Callable[[str, str, Callable[[argparse.Namespace], int]], argparse.ArgumentParser],
 ) -> None:
     """``deadletter``, ``config`` and ``topics``: looking after a running system."""
-    from streams.deadletter_report import REASONS
+    from rotation.deadletter_report import REASONS
 
     p = add(
         "deadletter",
@@ -209,7 +208,7 @@ def _add_operations_commands(
     check.add_argument(
         "path",
         nargs="?",
-        help="the file (default: ROTATION_CONFIG, else the shipped streams/universe.toml)",
+        help="the file (default: ROTATION_CONFIG, else the shipped rotation/universe.toml)",
     )
     check.add_argument(
         "--no-env", action="store_true", help="ignore the ROTATION__* environment overrides"
@@ -244,8 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "config", None):
-        # One configuration for this process and its children: the topic names
-        # (streams.topics) and child processes read ROTATION_CONFIG.
+        # The processes `rotation up` starts read the same file.
         os.environ["ROTATION_CONFIG"] = args.config
     logging.basicConfig(
         level=args.log_level.upper(),
@@ -254,15 +252,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return args.func(args)
-    except (UsageError, ConfigError, SettingsError) as exc:
+    except RotationError as exc:
         print(f"rotation {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(getattr(args, "bootstrap", None))
+    return settings_from_env(getattr(args, "bootstrap", None))
 
 
 def _run_until_signal(coro_factory: Callable[[asyncio.Future[None]], object]) -> None:
@@ -283,7 +281,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _cmd_broker(args: argparse.Namespace) -> int:
-    from streams.broker import embedded_broker
+    from rotation.broker import embedded_broker
 
     with embedded_broker(port=args.port or None) as (bootstrap, proc):
         # The handlers first: whoever reads the line below may stop us at once. SIGINT
@@ -304,14 +302,14 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     started = time.monotonic()
     import faust
 
+    from agents.app import create_app
     from streams.admin import ensure_topics
-    from streams.app import create_app
 
     settings = _settings(args)
     universe = load_universe(args.config)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    loop.run_until_complete(ensure_topics(settings.bootstrap))
+    loop.run_until_complete(ensure_topics(settings.bootstrap, universe.topics, settings.security))
     app = create_app(settings, universe, started)
     worker = faust.Worker(app, loop=loop, loglevel=args.log_level.upper(), quiet=True)
     worker.execute_from_commandline()
@@ -450,11 +448,13 @@ def _cmd_feed_sim(args: argparse.Namespace) -> int:
     universe = load_universe(args.config)
 
     async def run(stop: asyncio.Future[None]) -> None:
-        await ensure_topics(settings.bootstrap)
+        await ensure_topics(settings.bootstrap, universe.topics, settings.security)
         feed = asyncio.ensure_future(
             run_feed(
                 settings.bootstrap,
                 universe,
+                ticks_topic=universe.topics.ticks,
+                security=settings.security,
                 seed=args.seed,
                 speed=args.speed,
                 days=args.days,
@@ -541,7 +541,7 @@ def _run_live_feed(args: argparse.Namespace, provider: object) -> int:
     async def run(stop: asyncio.Future[None]) -> None:
         stopping = asyncio.Event()
         stop.add_done_callback(lambda _: stopping.set())
-        await ensure_topics(settings.bootstrap)
+        await ensure_topics(settings.bootstrap, universe.topics, settings.security)
         result = await run_live(
             provider,  # type: ignore[arg-type]
             settings.bootstrap,
@@ -549,6 +549,8 @@ def _run_live_feed(args: argparse.Namespace, provider: object) -> int:
             limits=limits,
             max_ticks=universe.simulator.frame_max_ticks,
             duration=args.duration,
+            topic=universe.topics.ticks,
+            security=settings.security,
         )
         stats = result.stats
         print(
@@ -574,9 +576,10 @@ def _cmd_gateway(args: argparse.Namespace) -> int:
     from streams.admin import ensure_topics
 
     settings = _settings(args)
-    configured = load_universe(args.config).gateway
+    universe = load_universe(args.config)
+    configured = universe.gateway
     try:
-        gateway_settings = GatewaySettings.from_args(args, configured)
+        gateway_settings = GatewaySettings.from_args(args, configured, os.environ)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
@@ -590,8 +593,14 @@ def _cmd_gateway(args: argparse.Namespace) -> int:
             (signal.SIGINT, CLOSE_GOING_AWAY),
         ):
             loop.add_signal_handler(sig, lambda c=code: stop.done() or stop.set_result(c))
-        await ensure_topics(settings.bootstrap)
-        await Gateway(settings.bootstrap, gateway_settings).serve(stop)
+        await ensure_topics(settings.bootstrap, universe.topics, settings.security)
+        gateway = Gateway(
+            settings.bootstrap,
+            gateway_settings,
+            topics=universe.topics,
+            security=settings.security,
+        )
+        await gateway.serve(stop)
 
     try:
         asyncio.run(run())
@@ -610,7 +619,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
 
 
 def _cmd_schemas(args: argparse.Namespace) -> int:
-    from streams.schemagen import check_schemas, write_schemas
+    from rotation.schemagen import check_schemas, write_schemas
 
     if args.check:
         drift = check_schemas(args.dir)
@@ -625,10 +634,10 @@ def _cmd_schemas(args: argparse.Namespace) -> int:
 def _cmd_deadletter(args: argparse.Namespace) -> int:
     from aiokafka.errors import KafkaError
 
-    from streams import deadletter_report as report_
-    from streams.topics import DEADLETTER
+    from rotation import deadletter_report as report_
 
     settings = _settings(args)
+    DEADLETTER = load_universe(getattr(args, "config", None)).topics.deadletter
     logging.getLogger("aiokafka").setLevel(max(logging.WARNING, log.getEffectiveLevel()))
     report = report_.Report(DEADLETTER.name, limit=args.limit, reason=args.reason)
     state = {"caught_up": False}
@@ -666,8 +675,8 @@ def _cmd_deadletter(args: argparse.Namespace) -> int:
 
 
 def _cmd_config_check(args: argparse.Namespace) -> int:
-    from streams.config import parse_source
-    from streams.config_source import read_source
+    from rotation.config import parse_source
+    from rotation.config_source import read_source
 
     try:
         source = read_source(args.path, environ={} if args.no_env else None)
@@ -693,7 +702,7 @@ def _cmd_config_check(args: argparse.Namespace) -> int:
         f"  ticks      max_ahead_seconds {ticks.max_ahead_seconds:g}"
         f"{' (off)' if not ticks.max_ahead_seconds else ''}, max_age_seconds "
         f"{ticks.max_age_seconds:g}{' (off)' if not ticks.max_age_seconds else ''}",
-        "  topics     " + ", ".join(f"{t.name} ({t.partitions})" for t in universe.topics.values()),
+        "  topics     " + ", ".join(f"{t.name} ({t.partitions})" for t in universe.topics),
         f"  gateway    {gateway}",
     ]
     if source.env:
@@ -703,9 +712,7 @@ def _cmd_config_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_topics_list(args: argparse.Namespace) -> int:
-    from streams.topics import configured_topics
-
-    topics = configured_topics()
+    topics = load_universe(getattr(args, "config", None)).topics.roles()
     width = max(len(t.name) for t in topics.values())
     print(f"{'role':<11} {'topic':<{width}} {'partitions':>10}  key")
     for role, spec in topics.items():
@@ -717,12 +724,11 @@ def _cmd_topics_create(args: argparse.Namespace) -> int:
     from aiokafka.errors import KafkaError
 
     from streams.admin import ensure_topics
-    from streams.topics import configured_topics
 
     settings = _settings(args)
-    topics = configured_topics()
+    topics = load_universe(getattr(args, "config", None)).topics.roles()
     try:
-        done = asyncio.run(ensure_topics(settings.bootstrap, security=settings.security))
+        done = asyncio.run(ensure_topics(settings.bootstrap, topics.values(), settings.security))
     except KafkaError as exc:
         raise UsageError(f"cannot create the topics at {settings.bootstrap}: {exc}") from None
     for spec in topics.values():
@@ -731,7 +737,7 @@ def _cmd_topics_create(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from streams.replay import ReplayError, run_replay
+    from rotation.replay import ReplayError, run_replay
 
     try:
         return run_replay(args)
@@ -740,17 +746,11 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    try:
-        from benchmarks.bench import run
-    except ImportError as exc:
-        raise UsageError(
-            f"cannot load the benchmark ({exc}); reinstall the project: pip install -e '.[dev]'"
-        ) from None
-    return run(args)
+    return benchmarks_module("bench").run(args)
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
-    from streams.up import run_up
+    from rotation.up import run_up
 
     return run_up(args)
 

@@ -1,9 +1,9 @@
 """The configuration: universe, groups, pairs, every parameter, topics and limits.
 
-One TOML file; the default ships inside the package (``streams/universe.toml``) and
+One TOML file; the default ships inside the package (``rotation/universe.toml``) and
 ``ROTATION_CONFIG`` or ``--config`` points at another. Every value can be overridden
 by an environment variable ``ROTATION__<TABLE>__<KEY>`` (see
-:mod:`streams.config_source`). Errors name the file, the line and the key (or the
+:mod:`rotation.config_source`). Errors name the file, the line and the key (or the
 variable that set it) so a user can fix them without reading a traceback.
 docs/configuration.md describes every key.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +22,8 @@ from agents.analytics.rrg import RRGParams
 from agents.analytics.signal_rules import RegimeParams, SignalParams
 from agents.analytics.symbols import SymbolParams
 from agents.analytics.tick_checks import TickRules
-from streams.config_source import (
+from agents.analytics.universe import PairSpec, RelativeStrengthParams, Universe
+from rotation.config_source import (
     DEFAULT_CONFIG_NAME,
     ConfigError,
     ConfigSource,
@@ -30,7 +31,8 @@ from streams.config_source import (
     default_config_path,
     read_source,
 )
-from streams.topics import TopicSpec, topics_from
+from rotation.config_topics import topics_from
+from streams.feeds.simulator import Regime, SimulatorParams, SymbolSpec
 
 __all__ = [
     "DEFAULT_CONFIG_NAME",
@@ -44,106 +46,6 @@ __all__ = [
     "default_config_path",
     "load_universe",
 ]
-
-
-@dataclass(frozen=True)
-class SymbolSpec:
-    """A symbol of the universe. ``price``, the betas and ``vol`` drive the simulator
-    only; ``cap`` (market capitalisation, any unit) weights the cap-weight indices."""
-
-    symbol: str
-    price: float = 100.0
-    beta_market: float = 1.0
-    beta_size: float = 0.0
-    beta_tech: float = 0.0
-    vol: float = 0.2
-    cap: float = 1.0
-
-
-@dataclass(frozen=True)
-class PairSpec:
-    """Numerator vs denominator. ``regime``: run the rotation-regime detector on it,
-    with ``breadth`` naming the groups whose breadth confirms each side."""
-
-    name: str
-    numerator: str
-    denominator: str
-    origin: str = "configured"
-    regime: bool = False
-    breadth: tuple[str, str] | None = None
-
-
-@dataclass(frozen=True)
-class Regime:
-    name: str
-    days: int
-    market_pct: float
-    size_pct: float
-    tech_pct: float
-
-
-@dataclass(frozen=True)
-class RelativeStrengthParams:
-    sma_bars: int
-    change_bars: int
-    hysteresis_pct: float
-    cooldown_bars: int
-    zscore_bars: int = 20
-    benchmark: str | None = None
-    symbol_pairs: bool = True
-    group_pairs: bool = True
-
-
-@dataclass(frozen=True)
-class SimulatorParams:
-    start: datetime
-    session_seconds: int
-    tick_interval_seconds: float
-    frame_max_ticks: int
-    regimes: tuple[Regime, ...]
-
-
-@dataclass(frozen=True)
-class Universe:
-    symbols: dict[str, SymbolSpec]
-    groups: dict[str, tuple[str, ...]]
-    pairs: tuple[PairSpec, ...]
-    bar_seconds: int
-    allowed_lateness_seconds: float
-    relative_strength: RelativeStrengthParams
-    simulator: SimulatorParams
-    source: str
-    symbol: SymbolParams = field(default_factory=SymbolParams)
-    breadth: BreadthParams = field(default_factory=BreadthParams)
-    rrg: RRGParams = field(default_factory=RRGParams)
-    signals: SignalParams = field(default_factory=SignalParams)
-    regime: RegimeParams = field(default_factory=RegimeParams)
-    ticks: TickRules = field(default_factory=TickRules)
-    topics: dict[str, TopicSpec] = field(default_factory=dict)
-    gateway: dict[str, Any] = field(default_factory=dict)
-    """``[gateway]`` settings given in the file: field name of
-    ``gateway.settings.GatewaySettings`` -> value (checked against its fields)."""
-
-    def members(self, name: str) -> tuple[str, ...]:
-        """The symbols behind a pair leg: a group's members, or the symbol itself."""
-        return self.groups.get(name, (name,))
-
-    def all_pairs(self) -> tuple[PairSpec, ...]:
-        """The configured pairs, then each group and each symbol against the benchmark."""
-        pairs = list(self.pairs)
-        benchmark = self.relative_strength.benchmark
-        if benchmark:
-            taken = {p.name for p in pairs}
-            legs: list[tuple[str, str]] = []
-            if self.relative_strength.group_pairs:
-                legs += [(g, "group_vs_benchmark") for g in self.groups]
-            if self.relative_strength.symbol_pairs:
-                legs += [(s, "symbol_vs_benchmark") for s in self.symbols if s != benchmark]
-            for leg, origin in legs:
-                name = f"{leg}/{benchmark}"
-                if name not in taken:
-                    pairs.append(PairSpec(name, leg, benchmark, origin))
-        return tuple(pairs)
 
 
 def load_universe(path: str | os.PathLike[str] | None = None) -> Universe:

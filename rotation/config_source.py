@@ -1,7 +1,7 @@
 """Where the configuration comes from: one TOML file, then environment overrides.
 
 The file is ``--config`` or ``ROTATION_CONFIG``, else the one shipped in the package
-(``streams/universe.toml``). Any value of it can then be overridden by an environment
+(``rotation/universe.toml``). Any value of it can then be overridden by an environment
 variable named after its key path:
 
     ROTATION__<TABLE>__<KEY>=<TOML literal>
@@ -29,6 +29,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from streams.errors import RotationError
+
 DEFAULT_CONFIG_NAME = "universe.toml"
 CONFIG_ENV = "ROTATION_CONFIG"
 ENV_PREFIX = "ROTATION__"
@@ -36,7 +38,7 @@ ENV_PREFIX = "ROTATION__"
 KeyPath = tuple[str | int, ...]
 
 
-class ConfigError(ValueError):
+class ConfigError(RotationError, ValueError):
     """The configuration file is missing, unreadable or holds a bad value.
 
     ``path`` and ``line`` locate the offending key when it is known (``line`` is None
@@ -50,7 +52,7 @@ class ConfigError(ValueError):
 
 
 def default_config_path() -> Path:
-    return Path(str(resources.files("streams").joinpath(DEFAULT_CONFIG_NAME)))
+    return Path(str(resources.files("rotation").joinpath(DEFAULT_CONFIG_NAME)))
 
 
 def chosen_path(path: str | os.PathLike[str] | None = None) -> Path:

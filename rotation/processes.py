@@ -75,4 +75,4 @@ def stop_all(
 
 def rotation_command(*args: str) -> list[str]:
     """The argv that runs a ``rotation`` subcommand with this interpreter."""
-    return [sys.executable, "-m", "streams.cli", *args]
+    return [sys.executable, "-m", "rotation.cli", *args]

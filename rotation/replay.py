@@ -8,7 +8,7 @@ every metrics snapshot and signal is written as a JSON line::
     {"type": "signal", "data": {...Signal...}}
 
 With ``--kafka`` the same ticks go to ``quotes.ticks`` of a running system instead,
-as :class:`TickFrame` messages per partition (as ``streams.feed`` sends them), paced
+as :class:`TickFrame` messages per partition (as ``streams.feeds.sim`` sends them), paced
 by event time at ``--speed`` event seconds per wall second (0: as fast as possible).
 
 Bars become ticks that rebuild the same bar in the pipeline. A bar of interval I
@@ -59,11 +59,14 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
-from streams.codec import encode
-from streams.config import Universe, load_universe
-from streams.records import MetricsSnapshot, Signal, Tick, TickFrame
-from streams.tabular import InputError, Table, read_table
-from streams.topics import TICKS, partition_for
+from rotation.config import Universe, load_universe
+from rotation.tabular import InputError, Table, read_table
+from streams.codec import encode, frames_for
+from streams.errors import RotationError
+from streams.kafka import KafkaSecurity
+from streams.partitioning import partition_for, partitioner
+from streams.records import MetricsSnapshot, Signal, Tick
+from streams.topics import DEFAULT_TOPICS, TopicSpec
 
 MICROS = 1_000_000
 SOURCE = "replay"
@@ -75,7 +78,7 @@ _METRICS_LINE = b'{"type":"metrics","data":'
 _SIGNAL_LINE = b'{"type":"signal","data":'
 
 
-class ReplayError(Exception):
+class ReplayError(RotationError):
     """A replay that cannot run; the message says what to fix."""
 
 
@@ -293,7 +296,7 @@ def replay_offline(
     """Run rows ``start:`` of the plan through the pipeline; write JSON lines to ``out``."""
     from agents.analytics.pipeline import Pipeline
 
-    pipeline = Pipeline(universe, partitions=TICKS.partitions)
+    pipeline = Pipeline(universe, partitioner(universe.topics.ticks.partitions))
     result = OfflineResult()
     for lo, hi in plan.blocks(start, OFFLINE_BLOCK_TICKS):
         ticks = plan.ticks(lo, hi)
@@ -384,20 +387,6 @@ class KafkaResult:
     interrupted: bool = False
 
 
-def frames_for(
-    ticks: list[Tick], max_ticks: int, partitions: dict[str, int]
-) -> list[tuple[int, bytes]]:
-    """Encoded :class:`TickFrame` messages per partition, time order kept, split at max."""
-    parts: dict[int, list[Tick]] = {}
-    for tick in ticks:
-        parts.setdefault(partitions[tick.symbol], []).append(tick)
-    return [
-        (partition, encode(TickFrame(ticks=part[i : i + max_ticks])))
-        for partition, part in sorted(parts.items())
-        for i in range(0, len(part), max_ticks)
-    ]
-
-
 async def replay_kafka(
     plan: ReplayPlan,
     bootstrap: str,
@@ -407,18 +396,21 @@ async def replay_kafka(
     max_ticks: int,
     stop: asyncio.Event,
     advance: Callable[[int, int], None] | None = None,
+    ticks_topic: TopicSpec = DEFAULT_TOPICS.ticks,
+    security: KafkaSecurity | None = None,
 ) -> KafkaResult:
     """Send rows ``checkpoint.next_row:`` (less its ``skip_ticks``) to ``quotes.ticks``."""
     from aiokafka import AIOKafkaProducer
     from aiokafka.errors import KafkaError
 
-    from streams.settings import kafka_client_kwargs
+    from streams.kafka import kafka_client_kwargs
 
+    TICKS = ticks_topic
     symbols = {str(s) for s in plan.table.symbols[plan.fed]}
     partitions = {s: partition_for(s, TICKS.partitions) for s in symbols}
     batch = max_ticks * TICKS.partitions
     producer = AIOKafkaProducer(
-        **kafka_client_kwargs(bootstrap), linger_ms=5, max_request_size=8 * 1024 * 1024
+        **kafka_client_kwargs(bootstrap, security), linger_ms=5, max_request_size=8 * 1024 * 1024
     )
     result = KafkaResult()
     origin: tuple[int, float] | None = None
@@ -514,7 +506,9 @@ def _run(args: argparse.Namespace) -> int:
             f"universe symbols without rows in {table.path}: {', '.join(missing)} "
             "(pairs and groups that need them get no metrics)"
         )
-    idle = {partition_for(s) for s in universe.symbols} - {partition_for(s) for s in present}
+    TICKS = universe.topics.ticks
+    home = partitioner(TICKS.partitions)
+    idle = {home(s) for s in universe.symbols} - {home(s) for s in present}
     if args.kafka and idle:
         _note(
             f"partition(s) {', '.join(map(str, sorted(idle)))} of {TICKS.name} get no ticks from "
@@ -634,11 +628,12 @@ def _run_kafka(
 ) -> int:
     from aiokafka.errors import KafkaError
 
+    from rotation.environment import settings_from_env
     from streams.admin import ensure_topics
-    from streams.broker import api_versions_probe
-    from streams.settings import Settings
+    from streams.probe import api_versions_probe
 
-    settings = Settings.from_env(args.bootstrap)
+    settings = settings_from_env(args.bootstrap)
+    TICKS = universe.topics.ticks
     bootstrap = settings.bootstrap
     table = plan.table
     path = Path(args.checkpoint) if args.checkpoint else Checkpoint.default_path(table.path)
@@ -687,7 +682,7 @@ def _run_kafka(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await ensure_topics(bootstrap)
+            await ensure_topics(bootstrap, universe.topics, settings.security)
         except KafkaError as exc:
             raise ReplayError(f"cannot create the topics on {bootstrap}: {exc}") from None
         with _progress(remaining, label, show) as advance:
@@ -699,6 +694,8 @@ def _run_kafka(
                 max_ticks=universe.simulator.frame_max_ticks,
                 stop=stop,
                 advance=advance,
+                ticks_topic=TICKS,
+                security=settings.security,
             )
 
     result = asyncio.run(main())

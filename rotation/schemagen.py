@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from gateway.messages import CLIENT_MESSAGES, PROTOCOL_VERSION, SERVER_MESSAGES
-from streams.topics import ALL, TopicSpec
+from streams.topics import DEFAULT_TOPICS, TopicSpec
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -67,7 +67,7 @@ def _message_type(kind: type) -> str:
 def generate() -> dict[str, dict[str, Any]]:
     """File name -> schema document, for every topic and gateway message."""
     files: dict[str, dict[str, Any]] = {}
-    for spec in ALL:
+    for spec in DEFAULT_TOPICS:
         name = f"topic.{spec.name}.json"
         files[name] = schema_for(
             spec.payload,
@@ -145,7 +145,7 @@ def asyncapi(files: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "servers": [{"$ref": "#/servers/gateway"}],
             "messages": refs("ws."),
         },
-        **{spec.name.replace(".", "_"): topic_channel(spec) for spec in ALL},
+        **{spec.name.replace(".", "_"): topic_channel(spec) for spec in DEFAULT_TOPICS},
     }
 
     def operation(action: str, channel: str, summary: str, prefix: str) -> dict[str, Any]:
@@ -166,7 +166,7 @@ def asyncapi(files: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "send", "gateway", "Messages the gateway sends to a websocket client.", "ws.server."
         ),
     }
-    for spec in ALL:
+    for spec in DEFAULT_TOPICS:
         channel = spec.name.replace(".", "_")
         action = "receive" if spec.name == "quotes.ticks" else "send"
         operations[f"{action}_{channel}"] = operation(

@@ -29,6 +29,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from streams.errors import RotationError
+
 Kind = Literal["bars", "ticks"]
 
 SYMBOL = "symbol"
@@ -43,7 +45,7 @@ _EPOCH_UNITS = (
 _PARQUET_MAGIC = b"PAR1"
 
 
-class InputError(ValueError):
+class InputError(RotationError, ValueError):
     """The input file cannot be replayed; the message says where and why."""
 
 

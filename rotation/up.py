@@ -5,7 +5,7 @@ topics, then the worker, the gateway and the simulator feed as child processes
 (their output goes to ``--log-dir``; in ``--headless`` mode it is echoed too), and
 runs the monitor in the foreground, or a headless signal log. On exit, by
 ``--duration``, Ctrl-C, SIGTERM or an error, it sends SIGTERM to every child, SIGKILL
-to any still running :data:`streams.processes.STOP_GRACE_SECONDS` (10 s) later, then
+to any still running :data:`rotation.processes.STOP_GRACE_SECONDS` (10 s) later, then
 stops the broker the same way (5 s); children also die with this process if it is
 killed. ``--gateway-port 0`` lets the gateway take a free port, which is printed.
 """
@@ -23,10 +23,10 @@ import time
 from pathlib import Path
 from typing import IO
 
-from streams import processes
+from rotation import processes
+from rotation.broker import broker
+from rotation.config import load_universe
 from streams.admin import ensure_topics
-from streams.broker import broker
-from streams.config import load_universe
 
 _NOTEWORTHY = re.compile(r"WARNING|ERROR|CRITICAL|Traceback|Error:")
 _LISTENING = re.compile(r"gateway listening on ws://[^\s/]+:(\d+)/")  # gateway/server.py
@@ -177,13 +177,18 @@ def _run_stack(
     echo: IO[str] | None,
     started: float,
 ) -> int:
-    asyncio.run(ensure_topics(bootstrap))
+    asyncio.run(ensure_topics(bootstrap, load_universe(args.config).topics))
     env = {"KAFKA_BOOTSTRAP": bootstrap, "PYTHONUNBUFFERED": "1"}
     config = ["--config", args.config] if args.config else []
     sim = ["--seed", str(args.seed), "--speed", str(args.speed)]
     # The gateway first: a subscriber is then never later than the first metrics.
     gateway = Child(
-        "gateway", ["gateway", "--port", str(args.gateway_port)], env, log_dir, echo, started
+        "gateway",
+        ["gateway", "--port", str(args.gateway_port), *config],
+        env,
+        log_dir,
+        echo,
+        started,
     )
     children.append(gateway)
     children.append(Child("worker", ["worker", *config], env, log_dir, echo, started))

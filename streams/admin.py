@@ -1,6 +1,6 @@
 """Create the declared topics with their partition counts (idempotent).
 
-Every process calls this at start, so the contract of ``streams.topics`` holds on
+Every process calls this at start with the configured topics, so the contract holds on
 any broker: Tansu would otherwise create topics implicitly with 4 partitions. A topic
 that already exists with another partition count than the configuration says is an
 error (``TopicMismatch``): ticks would be placed in partitions the topic does not
@@ -11,31 +11,31 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from streams.config_source import ConfigError
-from streams.settings import KafkaSecurity, kafka_client_kwargs
-from streams.topics import TopicSpec, configured_topics
+from streams.errors import RotationError
+from streams.kafka import KafkaSecurity, kafka_client_kwargs
+from streams.topics import DEFAULT_TOPICS, TopicSpec
 
 log = logging.getLogger(__name__)
 
 
-class TopicMismatch(ConfigError):
+class TopicMismatch(RotationError):
     """A topic exists with another partition count than the configuration declares."""
 
 
 async def ensure_topics(
     bootstrap: str,
-    topics: Sequence[TopicSpec] | None = None,
+    topics: Iterable[TopicSpec] = DEFAULT_TOPICS,
     security: KafkaSecurity | None = None,
 ) -> dict[str, str]:
-    """Create the missing ``topics`` (default: every configured topic); check the
+    """Create the missing ``topics`` (default: every topic as shipped); check the
     partition count of those that exist. Returns topic name -> ``created`` or ``exists``.
     """
-    topics = tuple(configured_topics().values()) if topics is None else tuple(topics)
+    topics = tuple(topics)
     admin = AIOKafkaAdminClient(
         **kafka_client_kwargs(bootstrap, security), client_id="rotation-admin"
     )

@@ -9,24 +9,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 
-from streams.broker import api_versions_probe
+from streams.kafka import KafkaSecurity
+from streams.probe import api_versions_probe
 
 log = logging.getLogger("rotation.broker")
 
 
 class BrokerWatch:
-    def __init__(self, bootstrap: str, name: str, interval: float = 2.0) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        name: str,
+        security: KafkaSecurity | None = None,
+        interval: float = 2.0,
+    ) -> None:
         self.bootstrap = bootstrap
+        self.security = KafkaSecurity() if security is None else security
         self.name = name
         self.interval = interval
         self.reachable = True
         self.since = time.monotonic()
 
     async def run(self) -> None:
-        if os.environ.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").upper() != "PLAINTEXT":
+        if self.security.protocol != "PLAINTEXT":
             return  # the plain-text probe cannot speak TLS/SASL; the clients still log
         while True:
             ok = await asyncio.to_thread(self._probe)

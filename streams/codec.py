@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 
+from streams.errors import RotationError
 from streams.records import BarFrame, DeadLetter, MetricsSnapshot, Signal, Tick, TickFrame
 
 _encoder = msgspec.json.Encoder()
@@ -21,7 +22,7 @@ _signal = msgspec.json.Decoder(Signal)
 _deadletter = msgspec.json.Decoder(DeadLetter)
 
 
-class RejectedMessage(ValueError):
+class RejectedMessage(RotationError, ValueError):
     """Bytes that cannot be used; ``reason`` is the dead-letter reason code."""
 
     def __init__(self, reason: str, detail: str) -> None:
@@ -63,3 +64,17 @@ def decode_signal(data: bytes) -> Signal:
 
 def decode_deadletter(data: bytes) -> DeadLetter:
     return _deadletter.decode(data)
+
+
+def frames_for(
+    ticks: list[Tick], max_ticks: int, partitions: dict[str, int]
+) -> list[tuple[int, bytes]]:
+    """Encoded :class:`TickFrame` messages per partition, time order kept, split at max."""
+    parts: dict[int, list[Tick]] = {}
+    for tick in ticks:
+        parts.setdefault(partitions[tick.symbol], []).append(tick)
+    return [
+        (partition, encode(TickFrame(ticks=part[i : i + max_ticks])))
+        for partition, part in sorted(parts.items())
+        for i in range(0, len(part), max_ticks)
+    ]

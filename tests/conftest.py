@@ -1,4 +1,4 @@
-"""Session fixtures: the real embedded broker, and the system running on it."""
+"""Fixtures: the real embedded broker (one per session), and the system (one per module)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.broker import embedded_broker, free_port
-from streams.up import Child
+from rotation.broker import embedded_broker
+from rotation.up import Child
+from streams.probe import free_port
 from tests.helpers import wait_for_port
 
 
@@ -32,10 +33,20 @@ class System:
     log_dir: Path
 
 
-@pytest.fixture(scope="session")
-def system(broker: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    """Worker, gateway and simulator feed as real processes on the session broker."""
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """Worker, gateway and simulator feed as real processes on a broker of their own.
+
+    One per test module: the simulator never stops, and the embedded broker slows as
+    it fills, so a system that lived through the whole session would have its gateway
+    minutes behind the worker by the last module on a busy machine.
+    """
     log_dir = tmp_path_factory.mktemp("system")
+    with embedded_broker(log_path=log_dir / "broker.log") as (broker, _proc):
+        yield from _running_system(broker, log_dir)
+
+
+def _running_system(broker: str, log_dir: Path) -> Iterator[System]:
     env = {"KAFKA_BOOTSTRAP": broker, "PYTHONUNBUFFERED": "1"}
     port = free_port()
     started = time.monotonic()

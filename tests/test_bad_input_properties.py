@@ -18,12 +18,13 @@ from websockets.asyncio.client import connect
 from agents.analytics.bars import PartitionBars
 from agents.analytics.tick_checks import TickGate, decode_message
 from gateway.requests import parse_request
-from streams.config import load_universe
-from streams.topics import TICKS, partition_for
+from rotation.config import load_universe
+from streams.partitioning import partition_for, partitioner
+from streams.topics import DEFAULT_TOPICS
 
 UNIVERSE = load_universe()
 SYMBOLS = sorted(UNIVERSE.symbols)
-PARTITION = partition_for("IWM")
+PARTITION = partition_for("IWM", DEFAULT_TOPICS.ticks.partitions)
 NOW_US = 1_790_000_000_000_000
 
 prices = st.one_of(
@@ -66,7 +67,7 @@ def elements_of(data: bytes) -> int:
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(message, min_size=1, max_size=8))
 def test_every_tick_is_used_or_rejected_with_a_reason(messages):
-    gate = TickGate(PARTITION, TICKS.partitions, SYMBOLS)
+    gate = TickGate(PARTITION, partitioner(DEFAULT_TOPICS.ticks.partitions), SYMBOLS)
     bars = PartitionBars.every(UNIVERSE.bar_seconds, UNIVERSE.allowed_lateness_seconds)
     for data in messages:
         decoded = decode_message(data)
@@ -106,7 +107,11 @@ def test_the_running_system_takes_random_input_and_stays_up(system):
     examples = _examples(rng)
     producer = Producer({"bootstrap.servers": system.bootstrap, "broker.address.family": "v4"})
     for data in examples:
-        producer.produce(TICKS.name, value=data, partition=rng.randrange(TICKS.partitions))
+        producer.produce(
+            DEFAULT_TOPICS.ticks.name,
+            value=data,
+            partition=rng.randrange(DEFAULT_TOPICS.ticks.partitions),
+        )
     producer.flush(30)
     asyncio.run(_throw_at_gateway(system.gateway_url, examples))
     asyncio.run(_metrics_still_flow(system.gateway_url))

@@ -9,10 +9,10 @@ import pytest
 from agents.analytics.bars import MICROS, PartitionBars
 from agents.analytics.pipeline import Pipeline
 from agents.analytics.watermarks import IntervalMerger
-from streams.config import load_universe
+from rotation.config import load_universe
+from streams.feeds.simulator import Simulator
+from streams.partitioning import partition_for, partitioner
 from streams.records import BarFrame, Tick
-from streams.simulator import Simulator
-from streams.topics import partition_for
 
 T0 = 1_790_000_040 * MICROS  # a whole minute (divisible by 60 s)
 
@@ -100,7 +100,7 @@ def sim_ticks() -> list[Tick]:
 
 
 def run(ticks: list[Tick], partitions: int, chunk: int, shuffle_parts: bool) -> Pipeline:
-    pipeline = Pipeline(load_universe(), partitions=partitions)
+    pipeline = Pipeline(load_universe(), partitioner(partitions))
     rng = random.Random(1)
     batches = [ticks[i : i + chunk] for i in range(0, len(ticks), chunk)]
     for batch in batches:

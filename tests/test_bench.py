@@ -12,7 +12,7 @@ from tests.helpers import ROOT
 
 def test_bench_help_lists_the_options():
     done = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "bench", "--help"],
+        [sys.executable, "-m", "rotation.cli", "bench", "--help"],
         capture_output=True,
         text=True,
         cwd=ROOT,

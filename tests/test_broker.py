@@ -10,7 +10,8 @@ import sys
 import psutil
 import pytest
 
-from streams.broker import api_versions_probe, broker, embedded_broker
+from rotation.broker import broker, embedded_broker
+from streams.probe import api_versions_probe
 from tests.helpers import wait_gone
 
 
@@ -37,7 +38,7 @@ def test_configured_bootstrap_spawns_nothing(monkeypatch):
 def test_rotation_broker_command_runs_and_stops_on_sigterm_and_ctrl_c():
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "broker", "--port", "0"],
+            [sys.executable, "-m", "rotation.cli", "broker", "--port", "0"],
             stdout=subprocess.PIPE,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -58,7 +59,7 @@ def test_rotation_broker_command_runs_and_stops_on_sigterm_and_ctrl_c():
 
 def test_broker_dies_with_a_killed_parent():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streams.cli", "broker", "--port", "0"],
+        [sys.executable, "-m", "rotation.cli", "broker", "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
     )

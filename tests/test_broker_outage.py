@@ -9,9 +9,10 @@ import time
 
 from websockets.asyncio.client import connect
 
+from rotation.broker import embedded_broker
+from rotation.up import Child
 from streams.admin import ensure_topics
-from streams.broker import embedded_broker, free_port
-from streams.up import Child
+from streams.probe import free_port
 from tests.helpers import log_contains, wait_for_port, wait_until
 from tests.tcp_proxy import Proxy
 

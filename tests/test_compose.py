@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 import yaml
 
-from streams.cli import build_parser
-from streams.settings import Settings
+from rotation.cli import build_parser
+from rotation.environment import settings_from_env
 from tests.helpers import ROOT
 
 COMPOSE_SCHEMA = Path(__file__).parent / "data" / "compose-spec.json"
@@ -94,7 +94,7 @@ def test_app_services_share_settings_that_real_kafka_accepts(app_services, monke
         assert env["KAFKA_BOOTSTRAP"] == "kafka:9092", name
         for key, value in env.items():
             monkeypatch.setenv(key, str(value))
-        settings = Settings.from_env()
+        settings = settings_from_env()
         assert settings.session_timeout >= 6, name  # group.min.session.timeout.ms
     assert len({json.dumps(s["environment"], sort_keys=True) for s in app_services.values()}) == 1
 

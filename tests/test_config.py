@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from streams.config import ConfigError, default_config_path, load_universe
+from rotation.config import ConfigError, default_config_path, load_universe
 from tests.helpers import ROOT
 
 
@@ -56,7 +56,7 @@ def test_missing_file_is_a_clear_error(tmp_path):
 def test_cli_reports_a_bad_config_without_a_traceback(tmp_path):
     path = broken(tmp_path, "seconds = 900", "seconds = -5")
     result = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "up", "--headless", "--config", str(path)],
+        [sys.executable, "-m", "rotation.cli", "up", "--headless", "--config", str(path)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -68,7 +68,7 @@ def test_cli_reports_a_bad_config_without_a_traceback(tmp_path):
 
 def test_cli_rejects_a_worker_without_a_broker():
     result = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "worker"],
+        [sys.executable, "-m", "rotation.cli", "worker"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -164,7 +164,7 @@ def test_a_toml_syntax_error_gives_line_and_column(tmp_path):
 
 
 def test_key_lines_follow_tables_arrays_inline_tables_and_multiline_values():
-    from streams.config_source import key_lines
+    from rotation.config_source import key_lines
 
     text = """# comment
 top = 1
@@ -202,17 +202,17 @@ real = 1
 
 
 def test_topics_default_to_streams_topics_and_can_be_renamed(monkeypatch):
-    from streams.topics import DEFAULTS
+    from streams.topics import DEFAULT_TOPICS
 
-    assert {r: (t.name, t.partitions) for r, t in load_universe().topics.items()} == {
-        r: (t.name, t.partitions) for r, t in DEFAULTS.items()
+    assert {r: (t.name, t.partitions) for r, t in load_universe().topics.roles().items()} == {
+        r: (t.name, t.partitions) for r, t in DEFAULT_TOPICS.roles().items()
     }
     universe = load_with(
         monkeypatch,
         ROTATION__TOPICS__TICKS__NAME="prod.quotes.ticks",
         ROTATION__TOPICS__TICKS__PARTITIONS="8",
     )
-    assert (universe.topics["ticks"].name, universe.topics["ticks"].partitions) == (
+    assert (universe.topics.ticks.name, universe.topics.ticks.partitions) == (
         "prod.quotes.ticks",
         8,
     )
@@ -236,8 +236,11 @@ def test_bad_topics_are_refused(monkeypatch, env, message):
 def test_every_process_reads_topic_names_through_one_function(tmp_path):
     path = broken(tmp_path, "# ticks = {", 'ticks = { name = "t.v2", partitions = 6 } #')
     code = (
-        "from streams.topics import TICKS, ALL, partition_for; "
-        "print(TICKS.name, TICKS.partitions, len(ALL), partition_for('IWM') < 6)"
+        "from rotation.config import load_universe; "
+        "from streams.partitioning import partitioner; "
+        "topics = load_universe().topics; "
+        "print(topics.ticks.name, topics.ticks.partitions, len(tuple(topics)), "
+        "partitioner(topics.ticks.partitions)('IWM') < 6)"
     )
     env = {**os.environ, "ROTATION_CONFIG": str(path)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
@@ -259,7 +262,7 @@ def test_gateway_section_is_parsed_and_checked(monkeypatch):
 
 def rotation(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "streams.cli", *args],
+        [sys.executable, "-m", "rotation.cli", *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -308,8 +311,8 @@ def test_every_key_is_documented_in_docs_configuration():
     import dataclasses
 
     from gateway.settings import GatewaySettings
-    from streams.config import TABLES, RelativeStrengthParams, SymbolSpec
-    from streams.topics import DEFAULTS
+    from rotation.config import TABLES, RelativeStrengthParams, SymbolSpec
+    from streams.topics import DEFAULT_TOPICS
 
     docs = (ROOT / "docs" / "configuration.md").read_text()
     universe = load_universe()
@@ -326,7 +329,7 @@ def test_every_key_is_documented_in_docs_configuration():
     keys |= {f"`{f.name}`" for f in dataclasses.fields(RelativeStrengthParams)}
     keys |= {f"`{f.name}`" for f in dataclasses.fields(SymbolSpec) if f.name != "symbol"}
     keys |= {f"`{f.name}`" for f in dataclasses.fields(GatewaySettings) if f.name != "token"}
-    keys |= {f"`{role}`" for role in DEFAULTS}
+    keys |= {f"`{role}`" for role in DEFAULT_TOPICS.roles()}
     keys |= {"`seconds`", "`allowed_lateness_seconds`", "`start`", "`session_seconds`"}
     keys |= {"`tick_interval_seconds`", "`frame_max_ticks`", "`[[simulator.regimes]]`"}
     keys |= {"`numerator`", "`denominator`", "`regime`", "`breadth`", "`name`", "`partitions`"}

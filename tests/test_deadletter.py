@@ -22,14 +22,15 @@ from dataclasses import dataclass
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from streams import processes
+from rotation import processes
+from rotation.broker import embedded_broker
+from rotation.config import load_universe
+from rotation.up import Child
 from streams.admin import ensure_topics
-from streams.broker import embedded_broker
 from streams.codec import decode_bar_frame, encode
-from streams.config import load_universe
+from streams.partitioning import partition_for
 from streams.records import Tick
-from streams.topics import BARS, DEADLETTER, TICKS, partition_for
-from streams.up import Child
+from streams.topics import DEFAULT_TOPICS
 from tests.helpers import assert_valid
 
 WAIT = 120.0  # seconds: generous for a loaded 2-core machine; never a timed assertion
@@ -63,8 +64,10 @@ class Bad:
 
 
 UNIVERSE = load_universe()
-PARTITION = partition_for("IWM")
-ELSEWHERE = next(s for s in UNIVERSE.symbols if partition_for(s) != PARTITION)
+PARTITION = partition_for("IWM", DEFAULT_TOPICS.ticks.partitions)
+ELSEWHERE = next(
+    s for s in UNIVERSE.symbols if partition_for(s, DEFAULT_TOPICS.ticks.partitions) != PARTITION
+)
 
 GOOD_A = tick(T0, 300.0, "test-good")
 FRAME_GOOD = tick(T0 + 10 * MICROS, 301.0, "frame", size=50.0)
@@ -173,7 +176,7 @@ def send(producer: Producer, value: bytes | None, headers: bool = True) -> int:
     """Produce one message to the IWM partition; its offset."""
     delivered: list[int] = []
     producer.produce(
-        TICKS.name,
+        DEFAULT_TOPICS.ticks.name,
         value=value,
         partition=PARTITION,
         headers={"source": PRODUCER} if headers else None,
@@ -220,7 +223,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
                 return len(letters) == len(EVERY_BAD)
 
             seen: list[bytes] = []
-            c = consumer(bootstrap, DEADLETTER.name, DEADLETTER.partitions)
+            c = consumer(
+                bootstrap, DEFAULT_TOPICS.deadletter.name, DEFAULT_TOPICS.deadletter.partitions
+            )
             try:
                 poll_until(c, all_found)
             finally:
@@ -233,7 +238,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
                 closed = [b for f in frames if f.partition == PARTITION for b in f.bars]
                 return len({b.start for b in closed if b.symbol == "IWM"}) >= 2
 
-            c = consumer(bootstrap, BARS.name, BARS.partitions)
+            c = consumer(bootstrap, DEFAULT_TOPICS.bars.name, DEFAULT_TOPICS.bars.partitions)
             try:
                 poll_until(c, two_bars)
             finally:
@@ -251,7 +256,7 @@ def test_each_bad_input_is_dead_lettered_with_reason_source_and_original_bytes(r
     assert letter["source"] == bad.source
     expected = bad.original if bad.original is not None else bad.value
     assert base64.b64decode(letter["original"]) == expected
-    assert (letter["topic"], letter["partition"]) == (TICKS.name, PARTITION)
+    assert (letter["topic"], letter["partition"]) == (DEFAULT_TOPICS.ticks.name, PARTITION)
     assert letter["offset"] == run.offsets[bad.name]
     assert letter["detail"]
 
@@ -262,7 +267,7 @@ def test_the_details_say_what_was_wrong(run):
     assert "tick 2 of 2" in run.letters["bad tick of a frame"]["detail"]
     assert "ZZZZ" in run.letters["unknown symbol"]["detail"]
     assert (
-        f"belongs to partition {partition_for(ELSEWHERE)}"
+        f"belongs to partition {partition_for(ELSEWHERE, DEFAULT_TOPICS.ticks.partitions)}"
         in run.letters["wrong partition"]["detail"]
     )
     assert "max_ahead_seconds" in run.letters["far future"]["detail"]
@@ -303,7 +308,7 @@ def test_rotation_deadletter_json_counts_every_reason(run):
     assert latest[0]["reason"] == "late"  # newest first
     entry = next(e for e in latest if e["source"] == "t10")
     assert entry["reason"] == "unknown_symbol"
-    assert (entry["topic"], entry["partition"]) == (TICKS.name, PARTITION)
+    assert (entry["topic"], entry["partition"]) == (DEFAULT_TOPICS.ticks.name, PARTITION)
     assert entry["offset"] == run.offsets["unknown symbol"]
     assert '"ZZZZ"' in entry["preview"]
 
@@ -312,12 +317,12 @@ def test_rotation_deadletter_table_filters_by_reason_and_previews_safely(run):
     done = rotation("deadletter", "--bootstrap", run.bootstrap, "--reason", "malformed")
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert f"Dead letters on {DEADLETTER.name}: {len(EVERY_BAD)} in all" in out
+    assert f"Dead letters on {DEFAULT_TOPICS.deadletter.name}: {len(EVERY_BAD)} in all" in out
     for reason in {b.reason for b in EVERY_BAD}:
         assert reason in out  # every reason is counted, whatever the filter
     latest = out.split("Latest", 1)[1]
     assert "malformed" in latest and "unknown_symbol" not in latest
-    assert f"{TICKS.name}[{PARTITION}]@{run.offsets['not JSON']}" in latest
+    assert f"{DEFAULT_TOPICS.ticks.name}[{PARTITION}]@{run.offsets['not JSON']}" in latest
     assert "\\x00\\xffnot json at all" in latest  # bytes escaped, never raw control codes
     assert "\x00" not in out
     assert "(empty)" in latest

@@ -1,5 +1,5 @@
 """The pure checks of incoming ticks (agents.analytics.tick_checks) and the pure parts of
-`rotation deadletter` (streams.deadletter_report): no broker needed."""
+`rotation deadletter` (rotation.deadletter_report): no broker needed."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from agents.analytics.tick_checks import (
 )
 from agents.bar_agent import produced_at_us, producer_of
 from agents.deadletters import dead_letter
+from rotation.deadletter_report import Report, preview, to_entry
 from streams.codec import decode_deadletter, encode
-from streams.deadletter_report import Report, preview, to_entry
+from streams.partitioning import partition_for, partitioner
 from streams.records import Tick
-from streams.topics import partition_for
 
 MICROS = 1_000_000
 DAY = 86_400 * MICROS
@@ -33,7 +33,7 @@ UNIVERSE = {"IWM", OTHER}
 
 
 def gate(**rules: float) -> TickGate:
-    return TickGate(P, PARTITIONS, UNIVERSE, TickRules(**rules))
+    return TickGate(P, partitioner(PARTITIONS), UNIVERSE, TickRules(**rules))
 
 
 def tick(ts: int = NOW, price: float = 10.0, symbol: str = "IWM", source: str = "feed") -> Tick:
@@ -127,7 +127,7 @@ def test_a_bare_ticks_original_is_the_whole_message():
 
 
 def test_unknown_symbol_is_named_before_wrong_partition():
-    g = TickGate(P, PARTITIONS, {"IWM"}, TickRules())  # OTHER is not in this universe
+    g = TickGate(P, partitioner(PARTITIONS), {"IWM"}, TickRules())  # OTHER is not in this universe
     _, [rejection] = verdict(encode(tick(symbol=OTHER)), g)
     assert rejection.reason == "unknown_symbol"
 

@@ -45,12 +45,13 @@ import pytest
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from streams import processes
+from rotation import processes
+from rotation.broker import embedded_broker
 from streams.admin import ensure_topics
-from streams.broker import embedded_broker
 from streams.codec import decode_ticks
+from streams.partitioning import partition_for
 from streams.records import Tick
-from streams.topics import TICKS, partition_for
+from streams.topics import DEFAULT_TOPICS
 
 MARKETDATA = Path(__file__).resolve().parents[2] / "shared" / "marketdata"
 YAHOO_FRAMES = MARKETDATA / "ws_samples" / "yahoo_frames" / "yahoo_pricing_frames.json"
@@ -335,7 +336,12 @@ def read_frames(bootstrap: str, source: str, until: int, timeout: float = WAIT):
             "broker.address.family": "v4",
         }
     )
-    consumer.assign([TopicPartition(TICKS.name, p, 0) for p in range(TICKS.partitions)])
+    consumer.assign(
+        [
+            TopicPartition(DEFAULT_TOPICS.ticks.name, p, 0)
+            for p in range(DEFAULT_TOPICS.ticks.partitions)
+        ]
+    )
     frames: list[tuple[int, list[Tick]]] = []
     deadline, settle = time.monotonic() + timeout, None
     try:
@@ -408,7 +414,7 @@ def run_until_ticks(
 
 def assert_frames_follow_the_contract(frames: list[tuple[int, list[Tick]]]) -> None:
     for partition, ticks in frames:
-        assert {partition_for(t.symbol) for t in ticks} == {partition}
+        assert {partition_for(t.symbol, DEFAULT_TOPICS.ticks.partitions) for t in ticks} == {partition}
         assert [t.ts for t in ticks] == sorted(t.ts for t in ticks)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.cli import build_parser
+from rotation.cli import build_parser
 from streams.feeds import alpaca, polygon, yahoo
 from streams.feeds.errors import MissingExtra
 from streams.feeds.protocol import (

@@ -13,12 +13,12 @@ import subprocess
 import sys
 import time
 
+from rotation.broker import embedded_broker
+from rotation.config import load_universe
+from rotation.up import Child
 from streams.admin import ensure_topics
-from streams.broker import embedded_broker
-from streams.config import load_universe
-from streams.simulator import Simulator
-from streams.topics import DEADLETTER, METRICS
-from streams.up import Child
+from streams.feeds.simulator import Simulator
+from streams.topics import DEFAULT_TOPICS
 from tests.helpers import wait_until
 from tests.test_recovery import read_all
 
@@ -79,7 +79,7 @@ def read_raw(bootstrap: str, topic: str, first_within: float = 60.0) -> list[byt
 
 def replay(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "streams.cli", "replay", *args],
+        [sys.executable, "-m", "rotation.cli", "replay", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -134,8 +134,8 @@ def test_feed_killed_and_resumed_counts_no_tick_twice(tmp_path):
             assert second.wait(180) == 0, second.stdout.read()
             # Every interval but the still-open last one reaches rotation.metrics.
             want = len([k for k in expected if k[1] < last_end])
-            metrics = read_all(bootstrap, METRICS.name, want)
-            letters = read_raw(bootstrap, DEADLETTER.name)
+            metrics = read_all(bootstrap, DEFAULT_TOPICS.metrics.name, want)
+            letters = read_raw(bootstrap, DEFAULT_TOPICS.deadletter.name)
         finally:
             worker.stop()
     got = {(m["subject"], m["ts"]): m for m in metrics}

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from gateway.client import GatewayClient
-from streams import processes
-from streams.broker import free_port
+from rotation import processes
+from streams.probe import free_port
 from tests.helpers import wait_for_port
 from tests.test_gateway_server import WAIT, kafka, make_signal, produce  # noqa: F401
 

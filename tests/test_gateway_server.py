@@ -28,10 +28,10 @@ from websockets.typing import Origin
 from agents.analytics.rotation import signal_id
 from gateway.server import Gateway
 from gateway.settings import GatewaySettings
+from rotation.broker import embedded_broker
 from streams.admin import ensure_topics
-from streams.broker import embedded_broker
 from streams.records import MetricsSnapshot, PairStats, RRGStats, Signal
-from streams.topics import METRICS, SIGNALS
+from streams.topics import DEFAULT_TOPICS
 from tests.helpers import assert_valid
 
 WAIT = 60.0  # seconds; a guard against a hung test, not a speed requirement
@@ -89,7 +89,11 @@ async def produce(bootstrap: str, records: list[Signal | MetricsSnapshot]) -> No
     await producer.start()
     try:
         for record in records:
-            topic = SIGNALS.name if isinstance(record, Signal) else METRICS.name
+            topic = (
+                DEFAULT_TOPICS.signals.name
+                if isinstance(record, Signal)
+                else DEFAULT_TOPICS.metrics.name
+            )
             await producer.send(topic, msgspec.json.encode(record), key=record.subject.encode())
         await producer.flush()
     finally:
@@ -656,14 +660,17 @@ async def test_a_topic_of_several_partitions_gets_a_new_epoch_on_every_start():
     """Records of several partitions interleave differently on every read, so numbering
     cannot be rebuilt: a restarted gateway starts a new epoch and a resume gets a snapshot."""
     with embedded_broker() as (bootstrap, _proc):
-        await ensure_topics(bootstrap, (dataclasses.replace(SIGNALS, partitions=2), METRICS))
+        await ensure_topics(
+            bootstrap,
+            (dataclasses.replace(DEFAULT_TOPICS.signals, partitions=2), DEFAULT_TOPICS.metrics),
+        )
         await produce(bootstrap, [make_signal(i) for i in range(1, 4)])
         async with running_gateway(bootstrap) as gateway:
             first = gateway.history.head("signals")
             assert gateway.reader.lag() == {
-                TopicPartition(SIGNALS.name, 0): 0,
-                TopicPartition(SIGNALS.name, 1): 0,
-                TopicPartition(METRICS.name, 0): 0,
+                TopicPartition(DEFAULT_TOPICS.signals.name, 0): 0,
+                TopicPartition(DEFAULT_TOPICS.signals.name, 1): 0,
+                TopicPartition(DEFAULT_TOPICS.metrics.name, 0): 0,
             }
         async with running_gateway(bootstrap) as gateway:
             second = gateway.history.head("signals")

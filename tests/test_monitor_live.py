@@ -17,8 +17,8 @@ from monitor.widgets import (
     SignalLog,
     StatusLine,
 )
-from streams.broker import free_port
-from streams.up import Child
+from rotation.up import Child
+from streams.probe import free_port
 from tests.helpers import wait_for_port
 
 WAIT = 120.0  # seconds: generous for a loaded 2-core machine; a guard, nothing is timed
@@ -77,6 +77,9 @@ async def test_monitor_rides_through_a_gateway_restart(system, tmp_path):
     try:
         async with app.run_test(size=(100, 30)) as pilot:
             state = app.state
+            # Keep every signal: on a busy machine the session's system has sent
+            # thousands, and the display bound (1,000) would evict some from before.
+            state.max_signals = 1_000_000
             rs = app.query_one(RelativeStrengthTable)
             await until(
                 pilot,

@@ -19,13 +19,15 @@ from confluent_kafka import Consumer, TopicPartition
 from websockets.asyncio.client import connect
 
 from agents.analytics.pipeline import Pipeline
+from rotation.broker import embedded_broker
+from rotation.config import load_universe
+from rotation.up import Child
 from streams.admin import ensure_topics
-from streams.broker import embedded_broker, free_port
-from streams.config import load_universe
+from streams.feeds.simulator import Simulator
+from streams.partitioning import partitioner
+from streams.probe import free_port
 from streams.records import Tick
-from streams.simulator import Simulator
-from streams.topics import METRICS, SIGNALS
-from streams.up import Child
+from streams.topics import DEFAULT_TOPICS
 from tests.helpers import wait_for_log, wait_for_port, wait_until
 
 SEED, DAYS = 4, 24
@@ -35,7 +37,7 @@ SEED, DAYS = 4, 24
 def reference() -> Pipeline:
     universe = load_universe()
     sim = Simulator(universe, seed=SEED)
-    pipeline = Pipeline(universe)
+    pipeline = Pipeline(universe, partitioner(universe.topics.ticks.partitions))
     for session in sim.sessions(DAYS):
         pipeline.apply_batch(
             Tick(symbol=sim.symbols[i], ts=t, price=p, size=s, source="sim")
@@ -100,7 +102,10 @@ def worker(name: str, bootstrap: str, log_dir, started: float) -> Child:
 
 
 def wait_for_metrics(bootstrap: str, count: int) -> None:
-    got = {json.dumps(m, sort_keys=True) for m in read_all(bootstrap, METRICS.name, count, 120)}
+    got = {
+        json.dumps(m, sort_keys=True)
+        for m in read_all(bootstrap, DEFAULT_TOPICS.metrics.name, count, 120)
+    }
     assert len(got) >= count, f"only {len(got)} of {count} metrics snapshots after 120 s"
 
 
@@ -109,7 +114,7 @@ def compare(bootstrap: str, reference: Pipeline) -> None:
         (s.subject, s.ts): json.loads(__import__("msgspec").json.encode(s))
         for s in reference.snapshots
     }
-    metrics = read_all(bootstrap, METRICS.name, len(expected_metrics))
+    metrics = read_all(bootstrap, DEFAULT_TOPICS.metrics.name, len(expected_metrics))
     got = {(m["subject"], m["ts"]): m for m in metrics}
     missing = sorted(expected_metrics.keys() - got.keys())
     assert not missing, f"{len(missing)} of {len(expected_metrics)} missing, first {missing[:3]}"
@@ -119,7 +124,7 @@ def compare(bootstrap: str, reference: Pipeline) -> None:
     # Every duplicate is an exact copy.
     for m in metrics:
         assert m == got[(m["subject"], m["ts"])]
-    signals = read_all(bootstrap, SIGNALS.name, len(reference.signals))
+    signals = read_all(bootstrap, DEFAULT_TOPICS.signals.name, len(reference.signals))
     assert {s["id"] for s in signals} == {s.id for s in reference.signals}
 
 

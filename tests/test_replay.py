@@ -17,14 +17,14 @@ import numpy as np
 import pytest
 
 from agents.analytics.bars import PartitionBars
-from streams import processes
+from rotation import processes
+from rotation.broker import embedded_broker
+from rotation.replay import ReplayPlan
+from rotation.tabular import read_table
+from rotation.up import Child
 from streams.admin import ensure_topics
-from streams.broker import embedded_broker
 from streams.codec import decode_signal, decode_ticks
-from streams.replay import ReplayPlan
-from streams.tabular import read_table
-from streams.topics import SIGNALS, TICKS
-from streams.up import Child
+from streams.topics import DEFAULT_TOPICS
 from tests.helpers import ROOT, assert_valid
 
 MARKETDATA = Path(__file__).resolve().parents[2] / "shared" / "marketdata"
@@ -396,7 +396,9 @@ def test_kafka_replay_interrupted_and_resumed_gives_the_offline_signals(
             assert json.loads(checkpoint.read_text())["done"]
 
             # Every tick of the file reached quotes.ticks exactly once.
-            consumer = confluent_consumer(bootstrap, TICKS.name, TICKS.partitions)
+            consumer = confluent_consumer(
+                bootstrap, DEFAULT_TOPICS.ticks.name, DEFAULT_TOPICS.ticks.partitions
+            )
             try:
                 frames = read_until(
                     consumer,
@@ -409,7 +411,9 @@ def test_kafka_replay_interrupted_and_resumed_gives_the_offline_signals(
             )
             assert sent == expected_ticks
 
-            consumer = confluent_consumer(bootstrap, SIGNALS.name, SIGNALS.partitions)
+            consumer = confluent_consumer(
+                bootstrap, DEFAULT_TOPICS.signals.name, DEFAULT_TOPICS.signals.partitions
+            )
             try:
                 values = read_until(consumer, lambda v: offline <= {decode_signal(m).id for m in v})
             finally:
@@ -431,7 +435,7 @@ def test_flags_of_the_other_mode_are_refused(rotation_csv, universe_file):
 
 
 def test_kafka_replay_without_a_broker_says_so(rotation_csv, universe_file, tmp_path):
-    from streams.broker import free_port
+    from streams.probe import free_port
 
     done = replay(
         rotation_csv,
@@ -449,7 +453,7 @@ def test_kafka_replay_without_a_broker_says_so(rotation_csv, universe_file, tmp_
 
 
 def test_the_example_universe_is_loadable():
-    from streams.config import load_universe
+    from rotation.config import load_universe
 
     universe = load_universe(EXAMPLE_CONFIG)
     assert universe.bar_seconds == 86_400

@@ -8,8 +8,8 @@ import msgspec
 
 from agents.analytics.rotation import signal_id
 from gateway.messages import MetricsMessage, SignalMessage
+from rotation.schemagen import check_schemas, generate
 from streams.records import MetricsSnapshot, PairStats, Signal, Tick, TickFrame
-from streams.schemagen import check_schemas, generate
 from tests.helpers import SCHEMAS, assert_valid, validator
 
 

@@ -11,9 +11,9 @@ import faust
 import pytest
 from faust.types.auth import AuthProtocol, SASLMechanism
 
-from streams.settings import (
+from rotation.environment import kafka_security_from_env, settings_from_env
+from streams.kafka import (
     KafkaSecurity,
-    Settings,
     SettingsError,
     faust_broker_credentials,
     kafka_client_kwargs,
@@ -25,7 +25,7 @@ BOOTSTRAP = "kafka-1:9093,kafka-2:9093"
 
 
 def security(**env: str) -> KafkaSecurity:
-    return KafkaSecurity.from_env(env)
+    return kafka_security_from_env(env)
 
 
 def test_plaintext_is_the_default_and_adds_nothing():
@@ -137,8 +137,8 @@ def test_faust_hands_our_credentials_to_aiokafka_as_our_own_kwargs():
 
 
 def test_the_faust_app_gets_the_credentials(monkeypatch):
-    from streams.app import create_app
-    from streams.config import load_universe
+    from agents.app import create_app
+    from rotation.config import load_universe
 
     for name, value in {
         "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
@@ -146,7 +146,7 @@ def test_the_faust_app_gets_the_credentials(monkeypatch):
         "KAFKA_SASL_PASSWORD": "p",
     }.items():
         monkeypatch.setenv(name, value)
-    app = create_app(Settings.from_env("127.0.0.1:9"), load_universe())
+    app = create_app(settings_from_env("127.0.0.1:9"), load_universe())
     assert isinstance(app.conf.broker_credentials, faust.SASLCredentials)
 
 

@@ -7,8 +7,8 @@ from datetime import datetime, time, timedelta, timezone
 import numpy as np
 import pytest
 
-from streams.config import load_universe
-from streams.simulator import Simulator
+from rotation.config import load_universe
+from streams.feeds.simulator import Simulator
 
 REQUIRED = [
     "SPY",

@@ -12,7 +12,7 @@ import pytest
 
 def rotation(*args: str, env: dict[str, str] | None = None, timeout: float = 90):
     return subprocess.run(
-        [sys.executable, "-m", "streams.cli", *args],
+        [sys.executable, "-m", "rotation.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -39,9 +39,9 @@ from agents.analytics.breadth import BreadthParams
 from agents.analytics.pipeline import Pipeline
 from agents.analytics.rrg import RRGParams
 from agents.analytics.symbols import SymbolParams
-from streams.config import Universe, load_universe
+from rotation.config import Universe, load_universe
+from streams.partitioning import partition_for, partitioner
 from streams.records import Bar, GroupStats, MetricsSnapshot, PairStats, Tick
-from streams.topics import partition_for
 from tests.test_breadth import pandas_group_metrics
 from tests.test_rrg import pandas_rrg
 from tests.test_symbols import assert_metrics_equal, pandas_symbol_metrics, same
@@ -293,7 +293,7 @@ class Run:
 
 
 def run(universe: Universe, partitions: int, feed: Callable[[Pipeline], None]) -> Run:
-    pipeline = Pipeline(universe, partitions=partitions)
+    pipeline = Pipeline(universe, partitioner(partitions))
     seen: list[tuple[int, list[Bar]]] = []
     on_interval = pipeline.engine.on_interval
 

@@ -12,8 +12,9 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from websockets.asyncio.client import connect
 
 from streams.codec import encode
+from streams.partitioning import partition_for
 from streams.records import Tick
-from streams.topics import DEADLETTER, SIGNALS, TICKS, partition_for
+from streams.topics import DEFAULT_TOPICS
 from tests.helpers import assert_valid
 
 WAIT = 120.0  # seconds: generous for a loaded 2-core machine
@@ -85,7 +86,9 @@ async def test_websocket_subscriber_gets_valid_metrics_and_a_signal(system):
 
 
 def test_other_service_reads_valid_signals_with_confluent_kafka(system):
-    consumer = confluent_consumer(system.bootstrap, SIGNALS.name, SIGNALS.partitions)
+    consumer = confluent_consumer(
+        system.bootstrap, DEFAULT_TOPICS.signals.name, DEFAULT_TOPICS.signals.partitions
+    )
     try:
         values = poll_until(consumer, lambda v: len(v) >= 1)
     finally:
@@ -107,22 +110,26 @@ async def first_metrics(url: str) -> None:
 def test_garbage_ticks_land_in_deadletter_and_the_worker_keeps_going(system):
     # Ticks flow first: only then is a tick from 1970 late for its partition.
     asyncio.run(first_metrics(system.gateway_url))
-    partition = partition_for("IWM")
+    partition = partition_for("IWM", DEFAULT_TOPICS.ticks.partitions)
     garbage = {
         b"\x00\xffnot json at all": "malformed",
         b'{"ticks": []}': "invalid",
         b'{"symbol": "IWM", "ts": 1790000000000000, "price": -5}': "invalid",
         encode(Tick(symbol="IWM", ts=1_000_000, price=300.0, source="test")): "late",
         encode(Tick(symbol="QQQ", ts=1_000_000, price=700.0, source="test")): (
-            "wrong_partition" if partition_for("QQQ") != partition else "late"
+            "wrong_partition"
+            if partition_for("QQQ", DEFAULT_TOPICS.ticks.partitions) != partition
+            else "late"
         ),
     }
     producer = Producer({"bootstrap.servers": system.bootstrap, "broker.address.family": "v4"})
     for value in garbage:
-        producer.produce(TICKS.name, value=value, partition=partition)
+        producer.produce(DEFAULT_TOPICS.ticks.name, value=value, partition=partition)
     producer.flush(30)
 
-    consumer = confluent_consumer(system.bootstrap, DEADLETTER.name, DEADLETTER.partitions)
+    consumer = confluent_consumer(
+        system.bootstrap, DEFAULT_TOPICS.deadletter.name, DEFAULT_TOPICS.deadletter.partitions
+    )
     found: dict[bytes, dict] = {}
 
     def all_found(values: list[bytes]) -> bool:
@@ -143,7 +150,7 @@ def test_garbage_ticks_land_in_deadletter_and_the_worker_keeps_going(system):
     for original, reason in garbage.items():
         letter = found[original]
         assert letter["reason"] == reason, letter
-        assert letter["topic"] == TICKS.name and letter["partition"] == partition
+        assert letter["topic"] == DEFAULT_TOPICS.ticks.name and letter["partition"] == partition
         assert letter["detail"]
     assert system.children["worker"].failed() is None
 
@@ -151,7 +158,7 @@ def test_garbage_ticks_land_in_deadletter_and_the_worker_keeps_going(system):
 async def test_metrics_keep_flowing_after_garbage(system):
     """The worker still turns good ticks into metrics after bad input (see the test above)."""
     producer = Producer({"bootstrap.servers": system.bootstrap, "broker.address.family": "v4"})
-    producer.produce(TICKS.name, value=b"garbage again", partition=0)
+    producer.produce(DEFAULT_TOPICS.ticks.name, value=b"garbage again", partition=0)
     producer.flush(30)
     stamps: list[int] = []
     snapshot_left = latest = 0

@@ -14,7 +14,7 @@ import time
 import psutil
 from websockets.asyncio.client import connect
 
-from streams.processes import STOP_GRACE_SECONDS
+from rotation.processes import STOP_GRACE_SECONDS
 from tests.helpers import assert_valid, wait_gone, wait_until
 
 
@@ -44,7 +44,7 @@ def test_up_headless_delivers_a_signal_then_stops_with_no_process_left(tmp_path)
         [
             sys.executable,
             "-m",
-            "streams.cli",
+            "rotation.cli",
             "up",
             "--headless",
             "--duration",

@@ -7,21 +7,21 @@ what the streaming system gives for the same ticks.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from agents.analytics.rotation import RotationEngine
 from agents.analytics.tick_partition import TickPartition
+from agents.analytics.universe import Universe
 from agents.analytics.watermarks import IntervalMerger
-from streams.config import Universe
 from streams.records import BarFrame, MetricsSnapshot, Signal, Tick
-from streams.topics import partition_for
 
 
 @dataclass
 class Pipeline:
     universe: Universe
-    partitions: int = 4
+    partition_of: Callable[[str], int]
+    """Symbol -> partition of the ticks topic (``streams.partitioning.partitioner``)."""
     snapshots: list[MetricsSnapshot] = field(default_factory=list)
     signals: list[Signal] = field(default_factory=list)
     late: list[Tick] = field(default_factory=list)
@@ -29,16 +29,19 @@ class Pipeline:
 
     def __post_init__(self) -> None:
         u = self.universe
-        self.stages = {
-            p: TickPartition(p, u.bar_seconds, u.allowed_lateness_seconds, u.symbol)
-            for p in range(self.partitions)
-        }
-        expected = {partition_for(s, self.partitions) for s in u.symbols}
+        expected = {self.partition_of(s) for s in u.symbols}
+        self.stages = {p: self._stage(p) for p in sorted(expected)}
         self.merger = IntervalMerger(expected)
         self.engine = RotationEngine(u)
 
+    def _stage(self, partition: int) -> TickPartition:
+        u = self.universe
+        return TickPartition(partition, u.bar_seconds, u.allowed_lateness_seconds, u.symbol)
+
     def apply(self, partition: int, ticks: list[Tick]) -> None:
         """One message's worth of ticks of one partition."""
+        if partition not in self.stages:
+            self.stages[partition] = self._stage(partition)
         stage = self.stages[partition]
         frames, update = stage.apply(ticks, stage.offset + 1)
         self.late.extend(update.late)
@@ -64,6 +67,6 @@ class Pipeline:
         """Split ``ticks`` by partition (time order kept) and apply each part."""
         parts: dict[int, list[Tick]] = {}
         for tick in ticks:
-            parts.setdefault(partition_for(tick.symbol, self.partitions), []).append(tick)
+            parts.setdefault(self.partition_of(tick.symbol), []).append(tick)
         for partition in sorted(parts):
             self.apply(partition, parts[partition])

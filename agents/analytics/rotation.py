@@ -35,7 +35,7 @@ from agents.analytics.signal_rules import (
     RsBreakout,
 )
 from agents.analytics.symbols import SymbolMetrics
-from streams.config import PairSpec, Universe
+from agents.analytics.universe import PairSpec, Universe
 from streams.records import (
     Bar,
     GroupStats,

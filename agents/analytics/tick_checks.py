@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -40,7 +40,6 @@ from typing import Any
 import msgspec
 
 from streams.records import Tick, TickFrame
-from streams.topics import partition_for
 
 MICROS = 1_000_000
 MAX_SOURCE = 64
@@ -243,12 +242,12 @@ class TickGate:
     def __init__(
         self,
         partition: int,
-        partitions: int,
+        partition_of: Callable[[str], int],
         symbols: Collection[str],
         rules: TickRules | None = None,
     ) -> None:
         self.partition = partition
-        self.partitions = partitions
+        self.partition_of = partition_of
         self.symbols = frozenset(symbols)
         self.rules = rules or TickRules()
         self.newest = -1
@@ -273,7 +272,7 @@ class TickGate:
             if ahead_us
             else MAX_EVENT_TIME
         )
-        symbols, partition, partitions = self.symbols, self.partition, self.partitions
+        symbols, partition, partition_of = self.symbols, self.partition, self.partition_of
         passed: list[Tick] = []
         refused: list[Rejection] = []
         for tick in message.ticks:
@@ -281,7 +280,7 @@ class TickGate:
             if symbol not in symbols:
                 detail = f"{symbol} is not a symbol of the universe"
                 refused.append(message.rejection(tick, "unknown_symbol", detail))
-            elif (home := partition_for(symbol, partitions)) != partition:
+            elif (home := partition_of(symbol)) != partition:
                 detail = f"{symbol} belongs to partition {home}, not {partition}"
                 refused.append(message.rejection(tick, "wrong_partition", detail))
             elif ts > limit:

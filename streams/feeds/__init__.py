@@ -4,7 +4,7 @@
 source                    module                                                extra
 ========================  ====================================================  ==========
 ``sim``                   :mod:`streams.feeds.sim` (the seeded simulator)        -
-``replay FILE``           :mod:`streams.replay` (CSV/Parquet, ``--kafka`` path)  -
+``replay FILE``           :mod:`rotation.replay` (CSV/Parquet, ``--kafka`` path)  -
 ``yahoo SYMBOLS``         :mod:`streams.feeds.yahoo`                            ``yahoo``
 ``alpaca SYMBOLS``        :mod:`streams.feeds.alpaca`                           ``alpaca``
 ``polygon SYMBOLS``       :mod:`streams.feeds.polygon`                          ``polygon``

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from streams.errors import RotationError
 
-class FeedError(Exception):
+
+class FeedError(RotationError):
     """A live feed cannot go on. The command line prints the message, no traceback."""
 
 

@@ -2,8 +2,8 @@
 
 Live ticks arrive a few at a time. :class:`FrameProducer` gathers them for
 ``flush_seconds`` (default 0.05 s), then sends one frame per partition (split at
-``max_ticks``), to the partition ``streams.topics.partition_for`` gives the symbol,
-with the ticks of a frame in event-time order (``streams.replay.frames_for``). A flush
+``max_ticks``), to the partition of the symbol (``streams.partitioning``),
+with the ticks of a frame in event-time order (``streams.codec.frames_for``). A flush
 waits for the broker's acknowledgement before the next one starts, so each partition
 receives the ticks in the order they arrived.
 
@@ -17,16 +17,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from streams.codec import frames_for
 from streams.feeds.errors import KafkaSendFailed
+from streams.kafka import KafkaSecurity, kafka_client_kwargs
+from streams.partitioning import partitioner
 from streams.records import Tick
-from streams.replay import frames_for
-from streams.settings import kafka_client_kwargs
-from streams.topics import TICKS, partition_for
+from streams.topics import DEFAULT_TOPICS, TopicSpec
+from streams.units import iso_from_micros
 
 log = logging.getLogger("rotation.feeds")
 
@@ -34,17 +35,21 @@ FLUSH_SECONDS = 0.05
 MAX_TICKS = 2000
 
 
-def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts / 1e6, UTC).isoformat(timespec="microseconds")
-
-
 class FrameProducer:
     """Batches ticks into frames per partition and writes them to ``quotes.ticks``."""
 
     def __init__(
-        self, bootstrap: str, *, max_ticks: int = MAX_TICKS, flush_seconds: float = FLUSH_SECONDS
+        self,
+        bootstrap: str,
+        *,
+        max_ticks: int = MAX_TICKS,
+        flush_seconds: float = FLUSH_SECONDS,
+        topic: TopicSpec = DEFAULT_TOPICS.ticks,
+        security: KafkaSecurity | None = None,
     ) -> None:
         self.bootstrap = bootstrap
+        self.topic = topic
+        self._partition_of = partitioner(topic.partitions)
         self.max_ticks = max_ticks
         self.flush_seconds = flush_seconds
         self.ticks_sent = 0
@@ -53,7 +58,9 @@ class FrameProducer:
         self._full = asyncio.Event()
         self._lock = asyncio.Lock()
         self._producer = AIOKafkaProducer(
-            **kafka_client_kwargs(bootstrap), linger_ms=5, max_request_size=8 * 1024 * 1024
+            **kafka_client_kwargs(bootstrap, security),
+            linger_ms=5,
+            max_request_size=8 * 1024 * 1024,
         )
 
     @property
@@ -67,7 +74,7 @@ class FrameProducer:
         """Queue ticks for the next flush (which comes early when a frame per partition
         is full)."""
         self._pending.extend(ticks)
-        if len(self._pending) >= self.max_ticks * TICKS.partitions:
+        if len(self._pending) >= self.max_ticks * self.topic.partitions:
             self._full.set()
 
     async def flush(self) -> None:
@@ -79,19 +86,19 @@ class FrameProducer:
             self._full.clear()
             batch.sort(key=lambda tick: tick.ts)
             frames = frames_for(
-                batch, self.max_ticks, {t.symbol: partition_for(t.symbol) for t in batch}
+                batch, self.max_ticks, {t.symbol: self._partition_of(t.symbol) for t in batch}
             )
             try:
                 sent = [
-                    await self._producer.send(TICKS.name, frame, partition=partition)
+                    await self._producer.send(self.topic.name, frame, partition=partition)
                     for partition, frame in frames
                 ]
                 await asyncio.gather(*sent)
             except KafkaError as exc:
                 raise KafkaSendFailed(
-                    f"writing to {TICKS.name} at {self.bootstrap} failed ({exc}): "
-                    f"{len(batch)} ticks with event times {_iso(batch[0].ts)} to "
-                    f"{_iso(batch[-1].ts)} were not written"
+                    f"writing to {self.topic.name} at {self.bootstrap} failed ({exc}): "
+                    f"{len(batch)} ticks with event times {iso_from_micros(batch[0].ts)} to "
+                    f"{iso_from_micros(batch[-1].ts)} were not written"
                 ) from None
             self.ticks_sent += len(batch)
             self.frames_sent += len(frames)

@@ -56,7 +56,9 @@ from streams.feeds.protocol import (
     Ticks,
     rejection,
 )
+from streams.kafka import KafkaSecurity
 from streams.records import Tick
+from streams.topics import DEFAULT_TOPICS, TopicSpec
 
 log = logging.getLogger("rotation.feeds")
 
@@ -375,10 +377,12 @@ async def run_live(
     limits: Limits | None = None,
     max_ticks: int = 2000,
     duration: float | None = None,
+    topic: TopicSpec = DEFAULT_TOPICS.ticks,
+    security: KafkaSecurity | None = None,
 ) -> FeedResult:
     """Stream ``provider`` into ``quotes.ticks`` until ``stop`` is set or ``duration``
     seconds passed; every tick received is written before this returns."""
-    producer = FrameProducer(bootstrap, max_ticks=max_ticks)
+    producer = FrameProducer(bootstrap, max_ticks=max_ticks, topic=topic, security=security)
     await producer.start()
     shell = Shell(provider, producer.add, limits)
     streaming = asyncio.ensure_future(shell.run(stop))

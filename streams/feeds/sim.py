@@ -2,7 +2,7 @@
 
 Event time runs ``speed`` times faster than the wall clock (nights and weekends are
 skipped). Every ``FLUSH_SECONDS`` of wall time the ticks that became due are grouped
-by partition (``streams.topics.partition_for``) and sent as one :class:`TickFrame`
+by partition (``streams.partitioning``) and sent as one :class:`TickFrame`
 per partition (split at ``frame_max_ticks``), to that explicit partition.
 """
 
@@ -17,11 +17,11 @@ from aiokafka import AIOKafkaProducer
 
 from streams.broker_watch import BrokerWatch
 from streams.codec import encode
-from streams.config import Universe
+from streams.feeds.simulator import SessionTicks, SimulatedMarket, Simulator
+from streams.kafka import KafkaSecurity, kafka_client_kwargs
+from streams.partitioning import partition_for
 from streams.records import Tick, TickFrame
-from streams.settings import kafka_client_kwargs
-from streams.simulator import SessionTicks, Simulator
-from streams.topics import TICKS, partition_for
+from streams.topics import DEFAULT_TOPICS, TopicSpec
 
 log = logging.getLogger("rotation.feed")
 
@@ -69,8 +69,10 @@ def frames_of(
 
 async def run_feed(
     bootstrap: str,
-    universe: Universe,
+    universe: SimulatedMarket,
     *,
+    ticks_topic: TopicSpec = DEFAULT_TOPICS.ticks,
+    security: KafkaSecurity | None = None,
     seed: int = 7,
     speed: float = 11_700.0,
     days: int | None = None,
@@ -81,13 +83,13 @@ async def run_feed(
     ``speed`` <= 0 means as fast as possible.
     """
     sim = Simulator(universe, seed)
-    partitions = np.array([partition_for(s) for s in sim.symbols])
+    partitions = np.array([partition_for(s, ticks_topic.partitions) for s in sim.symbols])
     max_ticks = universe.simulator.frame_max_ticks
     producer = AIOKafkaProducer(
-        **kafka_client_kwargs(bootstrap), linger_ms=5, max_request_size=8 * 1024 * 1024
+        **kafka_client_kwargs(bootstrap, security), linger_ms=5, max_request_size=8 * 1024 * 1024
     )
     await producer.start()
-    watch = asyncio.create_task(BrokerWatch(bootstrap, "feed").run())
+    watch = asyncio.create_task(BrokerWatch(bootstrap, "feed", security).run())
     sent = 0
     started = time.monotonic()
     try:
@@ -105,11 +107,11 @@ async def run_feed(
                         await asyncio.sleep(FLUSH_SECONDS)
                         continue
                 else:
-                    hi = min(lo + max_ticks * TICKS.partitions, session.ts.size)
+                    hi = min(lo + max_ticks * ticks_topic.partitions, session.ts.size)
                 for partition, frame in frames_of(
                     session, lo, hi, sim.symbols, partitions, max_ticks
                 ):
-                    await producer.send(TICKS.name, frame, partition=partition)
+                    await producer.send(ticks_topic.name, frame, partition=partition)
                 sent += hi - lo
                 lo = hi
                 await asyncio.sleep(FLUSH_SECONDS if speed > 0 else 0)

@@ -17,17 +17,63 @@ which a feed later replays them.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import numpy as np
 
-from streams.config import Regime, Universe
+from streams.units import MICROS
 
-MICROS = 1_000_000
 TRADING_DAYS_PER_YEAR = 252
 FACTOR_VOL = np.array([0.08, 0.03, 0.03])  # annualised: market, size, tech
+
+
+@dataclass(frozen=True)
+class SymbolSpec:
+    """A symbol of the universe. ``price``, the betas and ``vol`` drive the simulator
+    only; ``cap`` (market capitalisation, any unit) weights the cap-weight indices."""
+
+    symbol: str
+    price: float = 100.0
+    beta_market: float = 1.0
+    beta_size: float = 0.0
+    beta_tech: float = 0.0
+    vol: float = 0.2
+    cap: float = 1.0
+
+
+@dataclass(frozen=True)
+class Regime:
+    """A stretch of trading days with set factor returns (percent over ``days``)."""
+
+    name: str
+    days: int
+    market_pct: float
+    size_pct: float
+    tech_pct: float
+
+
+@dataclass(frozen=True)
+class SimulatorParams:
+    """The ``[simulator]`` table: when sessions start, how long they last, how dense ticks are."""
+
+    start: datetime
+    session_seconds: int
+    tick_interval_seconds: float
+    frame_max_ticks: int
+    regimes: tuple[Regime, ...]
+
+
+class SimulatedMarket(Protocol):
+    """What the simulator needs of a configuration (the universe has both)."""
+
+    @property
+    def symbols(self) -> Mapping[str, SymbolSpec]: ...
+
+    @property
+    def simulator(self) -> SimulatorParams: ...
 
 
 @dataclass(frozen=True)
@@ -46,7 +92,7 @@ class SessionTicks:
 class Simulator:
     """Generates the sessions of the configured universe, one at a time."""
 
-    def __init__(self, universe: Universe, seed: int = 7) -> None:
+    def __init__(self, universe: SimulatedMarket, seed: int = 7) -> None:
         self.universe = universe
         self.seed = seed
         self.symbols: list[str] = list(universe.symbols)
