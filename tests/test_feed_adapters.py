@@ -414,7 +414,9 @@ def run_until_ticks(
 
 def assert_frames_follow_the_contract(frames: list[tuple[int, list[Tick]]]) -> None:
     for partition, ticks in frames:
-        assert {partition_for(t.symbol, DEFAULT_TOPICS.ticks.partitions) for t in ticks} == {partition}
+        assert {partition_for(t.symbol, DEFAULT_TOPICS.ticks.partitions) for t in ticks} == {
+            partition
+        }
         assert [t.ts for t in ticks] == sorted(t.ts for t in ticks)
 
 
