@@ -29,8 +29,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from benchmarks.latency import summary
 from benchmarks.raw import FETCH_BYTES, PARTITION_FETCH_BYTES
 from streams.topics import DEFAULT_TOPICS
-
-MICROS = 1_000_000
+from streams.units import MICROS
 
 
 class _Mark(msgspec.Struct):

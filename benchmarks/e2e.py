@@ -53,9 +53,9 @@ from streams.admin import ensure_topics
 from streams.partitioning import partition_for
 from streams.probe import free_port
 from streams.topics import DEFAULT_TOPICS
+from streams.units import MICROS
 
 MB = 1024 * 1024
-MICROS = 1_000_000
 
 
 @dataclass

@@ -42,8 +42,8 @@ from agents.analytics.universe import Universe
 from benchmarks.latency import causes, latencies_ms, summary, watermark
 from benchmarks.paced import Appended
 from streams.records import TickFrame
+from streams.units import MICROS
 
-MICROS = 1_000_000
 _frame_decoder = msgspec.json.Decoder(TickFrame)
 
 

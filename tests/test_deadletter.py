@@ -31,10 +31,10 @@ from streams.codec import decode_bar_frame, encode
 from streams.partitioning import partition_for
 from streams.records import Tick
 from streams.topics import DEFAULT_TOPICS
+from streams.units import MICROS
 from tests.helpers import assert_valid
 
 WAIT = 120.0  # seconds: generous for a loaded 2-core machine; never a timed assertion
-MICROS = 1_000_000
 BAR_US = 900 * MICROS  # the shipped universe's bars
 DAY_US = 86_400 * MICROS
 PRODUCER = "test-producer"  # the `source` header of the messages sent here

@@ -22,8 +22,8 @@ from rotation.deadletter_report import Report, preview, to_entry
 from streams.codec import decode_deadletter, encode
 from streams.partitioning import partition_for, partitioner
 from streams.records import Tick
+from streams.units import MICROS
 
-MICROS = 1_000_000
 DAY = 86_400 * MICROS
 NOW = 1_795_000_000_000_000  # 2026-11-18, a fixed "produced at" time: the checks use no clock
 PARTITIONS = 4

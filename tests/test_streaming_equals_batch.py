@@ -42,11 +42,11 @@ from agents.analytics.symbols import SymbolParams
 from rotation.config import Universe, load_universe
 from streams.partitioning import partition_for, partitioner
 from streams.records import Bar, GroupStats, MetricsSnapshot, PairStats, Tick
+from streams.units import MICROS
 from tests.test_breadth import pandas_group_metrics
 from tests.test_rrg import pandas_rrg
 from tests.test_symbols import assert_metrics_equal, pandas_symbol_metrics, same
 
-MICROS = 1_000_000
 BAR_SECONDS = 60
 LATENESS_SECONDS = 30
 INTERVAL_US = BAR_SECONDS * MICROS

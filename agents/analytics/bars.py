@@ -18,8 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from streams.records import Bar, Tick
-
-MICROS = 1_000_000
+from streams.units import MICROS
 
 
 class _OpenBar:

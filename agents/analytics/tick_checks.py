@@ -40,8 +40,8 @@ from typing import Any
 import msgspec
 
 from streams.records import Tick, TickFrame
+from streams.units import MICROS
 
-MICROS = 1_000_000
 MAX_SOURCE = 64
 MAX_FRAME_TICKS = 100_000  # streams.records.TickFrame
 MAX_EVENT_TIME = 2**53  # times stay exact in a JavaScript number (streams.records): year 2255
@@ -207,8 +207,13 @@ def _undecodable(data: bytes, error: str, producer: str) -> DecodedMessage:
     # Python's json accepts NaN and Infinity, which are no JSON numbers: such a message
     # is JSON-shaped but holds an impossible value, so it is `invalid`, not `malformed`.
     constants: list[str] = []
+
+    def constant(name: str) -> float:
+        constants.append(name)
+        return math.nan
+
     try:
-        document = json.loads(data, parse_constant=lambda c: constants.append(c) or math.nan)
+        document = json.loads(data, parse_constant=constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
         detail = f"not JSON: {error}"
         return DecodedMessage(data, [], [Rejection("malformed", detail, data, producer)], producer)
