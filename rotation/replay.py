@@ -44,204 +44,34 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
-import hashlib
-import json
 import os
 import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 import pandas as pd
 
 from rotation.config import Universe, load_universe
+from rotation.replay_checkpoint import Checkpoint
+from rotation.replay_errors import ReplayError
+from rotation.replay_offline import replay_offline
+from rotation.replay_plan import ReplayPlan, check_bars, infer_bar_seconds
 from rotation.tabular import InputError, Table, read_table
-from streams.codec import encode, frames_for
-from streams.errors import RotationError
+from streams.codec import frames_for
 from streams.kafka import KafkaSecurity
 from streams.partitioning import partition_for, partitioner
-from streams.records import MetricsSnapshot, Signal, Tick
 from streams.topics import DEFAULT_TOPICS, TopicSpec
+from streams.units import MICROS, iso_from_micros
 
-MICROS = 1_000_000
-SOURCE = "replay"
-OFFLINE_BLOCK_TICKS = 50_000
 FLUSH_SECONDS = 0.02
-CHECKPOINT_DIR = Path(".rotation") / "replay"
-
-_METRICS_LINE = b'{"type":"metrics","data":'
-_SIGNAL_LINE = b'{"type":"signal","data":'
-
-
-class ReplayError(RotationError):
-    """A replay that cannot run; the message says what to fix."""
-
-
-def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts / MICROS, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _note(text: str) -> None:
     print(f"note: {text}", file=sys.stderr, flush=True)
-
-
-def infer_bar_seconds(table: Table, rows: np.ndarray) -> int | None:
-    """The most common gap between consecutive bars of a symbol, in seconds (ties: the
-    smallest), or None when no symbol has two bars."""
-    codes, _ = pd.factorize(table.symbols[rows])
-    ts = table.ts[rows]
-    order = np.lexsort((ts, codes))
-    codes, ts = codes[order], ts[order]
-    gaps = np.diff(ts)[(codes[1:] == codes[:-1])]
-    gaps = gaps[gaps > 0]
-    if gaps.size == 0:
-        return None
-    values, counts = np.unique(gaps, return_counts=True)
-    gap = int(values[np.argmax(counts)])
-    if gap % MICROS:
-        raise ReplayError(
-            f"{table.path}: the most common gap between two bars of a symbol is {gap} us, "
-            "not a whole number of seconds: pass --bar-seconds"
-        )
-    return gap // MICROS
-
-
-def _check_bars(table: Table, rows: np.ndarray, bar_seconds: int) -> None:
-    """Bars must lie on the pipeline's grid, one per symbol and interval."""
-    bar_us = bar_seconds * MICROS
-    off = rows[table.ts[rows] % bar_us != 0]
-    if off.size:
-        i = int(off[0])
-        raise ReplayError(
-            f"{table.where(i, 'timestamp')}: the bar starts at {_iso(int(table.ts[i]))}, off the "
-            f"{bar_seconds} s grid counted from 1970-01-01 00:00 UTC on which the pipeline's bars "
-            "start; check the bar interval (--bar-seconds)"
-        )
-    codes, _ = pd.factorize(table.symbols[rows])
-    order = np.lexsort((table.ts[rows], codes))
-    same = (codes[order][1:] == codes[order][:-1]) & (np.diff(table.ts[rows][order]) == 0)
-    if same.any():
-        k = int(np.flatnonzero(same)[0])
-        first, second = int(rows[order][k]), int(rows[order][k + 1])
-        raise ReplayError(
-            f"{table.where(second, 'timestamp')}: a second {table.symbols[second]} bar at "
-            f"{_iso(int(table.ts[second]))} (the first is row {int(table.rows[first])})"
-        )
-
-
-@dataclass
-class ReplayPlan:
-    """The ticks a time-sorted table turns into, in event-time order, by row range."""
-
-    table: Table
-    fed: np.ndarray
-    bar_seconds: int
-    ohlc: bool = field(init=False)
-    boundaries: np.ndarray = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.ohlc = self.table.kind == "bars" and any(
-            col in self.table.values for col in ("open", "high", "low")
-        )
-        ts = self.table.ts
-        # Rows with equal times form a group; blocks end between groups, so the ticks
-        # of a block all precede those of the next one in event time.
-        self.boundaries = np.append(np.flatnonzero(np.diff(ts) != 0) + 1, ts.size)
-
-    @property
-    def ticks_per_row(self) -> int:
-        return 4 if self.ohlc else 1
-
-    def tick_count(self, start: int = 0) -> int:
-        return int(self.fed[start:].sum()) * self.ticks_per_row
-
-    def bar_count(self, start: int = 0) -> int:
-        """Bars the pipeline builds from rows ``start:``: distinct (symbol, interval)."""
-        rows = start + np.flatnonzero(self.fed[start:])
-        if rows.size == 0:
-            return 0
-        codes, _ = pd.factorize(self.table.symbols[rows])
-        interval = self.table.ts[rows] // (self.bar_seconds * MICROS)
-        return int(np.unique(codes.astype(np.int64) * (int(interval.max()) + 1) + interval).size)
-
-    def blocks(self, start: int, target_ticks: int) -> Iterator[tuple[int, int]]:
-        """Row ranges [lo, hi) from ``start`` of about ``target_ticks`` ticks each."""
-        rows = max(1, target_ticks // self.ticks_per_row)
-        lo, n = start, len(self.table)
-        while lo < n:
-            k = int(np.searchsorted(self.boundaries, lo + rows, side="left"))
-            hi = int(self.boundaries[k]) if k < self.boundaries.size else n
-            yield lo, hi
-            lo = hi
-
-    def ticks(self, lo: int, hi: int) -> list[Tick]:
-        """The ticks of rows ``lo:hi`` (in-universe rows only), in event-time order."""
-        idx = lo + np.flatnonzero(self.fed[lo:hi])
-        if idx.size == 0:
-            return []
-        table, values = self.table, self.table.values
-        ts = table.ts[idx]
-        symbols = table.symbols[idx]
-        if table.kind == "ticks":
-            price = values["price"][idx]
-            size = _or(values.get("size"), idx, 0.0)
-            bid = _or(values.get("bid"), idx, np.nan)
-            ask = _or(values.get("ask"), idx, np.nan)
-            return [
-                Tick(
-                    symbol=s,
-                    ts=t,
-                    price=p,
-                    size=z,
-                    bid=None if b != b else b,
-                    ask=None if a != a else a,
-                    source=SOURCE,
-                )
-                for s, t, p, z, b, a in zip(
-                    symbols.tolist(),
-                    ts.tolist(),
-                    price.tolist(),
-                    size.tolist(),
-                    bid.tolist(),
-                    ask.tolist(),
-                    strict=True,
-                )
-            ]
-        close = values["close"][idx]
-        legs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        if self.ohlc:
-            for offset, col in enumerate(("open", "high", "low")):
-                price = values.get(col)
-                leg = close if price is None else np.where(np.isnan(price[idx]), close, price[idx])
-                legs.append((ts + offset, leg, np.zeros(idx.size)))
-        legs.append((ts + self.bar_seconds * MICROS - 1, close, _or(values.get("volume"), idx, 0)))
-        all_ts = np.concatenate([leg[0] for leg in legs])
-        order = np.argsort(all_ts, kind="stable")
-        all_symbols = np.tile(symbols, len(legs))[order]
-        all_price = np.concatenate([leg[1] for leg in legs])[order]
-        all_size = np.concatenate([leg[2] for leg in legs])[order]
-        return [
-            Tick(symbol=s, ts=t, price=p, size=z, source=SOURCE)
-            for s, t, p, z in zip(
-                all_symbols.tolist(),
-                all_ts[order].tolist(),
-                all_price.tolist(),
-                all_size.tolist(),
-                strict=True,
-            )
-        ]
-
-
-def _or(column: np.ndarray | None, idx: np.ndarray, default: float) -> np.ndarray:
-    if column is None:
-        return np.full(idx.size, default, dtype=np.float64)
-    values = column[idx]
-    return np.where(np.isnan(values), default, values)
 
 
 @contextlib.contextmanager
@@ -270,7 +100,9 @@ def _progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[int, 
         task = progress.add_task(label, total=total, at="")
 
         def advance(ticks: int, event_time: int) -> None:
-            progress.update(task, advance=ticks, at=_iso(event_time)[:19].replace("T", " "))
+            progress.update(
+                task, advance=ticks, at=iso_from_micros(event_time)[:19].replace("T", " ")
+            )
 
         yield advance
 
@@ -278,106 +110,7 @@ def _progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[int, 
 # Offline.
 
 
-@dataclass
-class OfflineResult:
-    ticks: int = 0
-    snapshots: int = 0
-    signals: int = 0
-    late: int = 0
-
-
-def replay_offline(
-    plan: ReplayPlan,
-    universe: Universe,
-    out: IO[bytes],
-    start: int = 0,
-    advance: Callable[[int, int], None] | None = None,
-) -> OfflineResult:
-    """Run rows ``start:`` of the plan through the pipeline; write JSON lines to ``out``."""
-    from agents.analytics.pipeline import Pipeline
-
-    pipeline = Pipeline(universe, partitioner(universe.topics.ticks.partitions))
-    result = OfflineResult()
-    for lo, hi in plan.blocks(start, OFFLINE_BLOCK_TICKS):
-        ticks = plan.ticks(lo, hi)
-        if ticks:
-            pipeline.apply_batch(ticks)
-            result.ticks += len(ticks)
-            _write_results(pipeline.snapshots, pipeline.signals, out, result)
-            if advance is not None:
-                advance(len(ticks), ticks[-1].ts)
-    pipeline.finish()
-    _write_results(pipeline.snapshots, pipeline.signals, out, result)
-    result.late = len(pipeline.late)
-    return result
-
-
-def _write_results(
-    snapshots: list[MetricsSnapshot], signals: list[Signal], out: IO[bytes], result: OfflineResult
-) -> None:
-    """Write and drop what the pipeline produced: each snapshot, then its interval's signals."""
-    lines: list[bytes] = []
-    i = 0
-    for snapshot in snapshots:
-        lines.append(_METRICS_LINE + encode(snapshot) + b"}\n")
-        while i < len(signals) and signals[i].ts <= snapshot.ts:
-            lines.append(_SIGNAL_LINE + encode(signals[i]) + b"}\n")
-            i += 1
-    lines.extend(_SIGNAL_LINE + encode(fired) + b"}\n" for fired in signals[i:])
-    out.write(b"".join(lines))
-    result.snapshots += len(snapshots)
-    result.signals += len(signals)
-    snapshots.clear()
-    signals.clear()
-
-
 # Kafka.
-
-
-@dataclass
-class Checkpoint:
-    """How far a ``--kafka`` replay of one file got; see the module docstring."""
-
-    path: Path
-    file: str
-    size: int
-    rows: int
-    kind: str
-    bar_seconds: int
-    next_row: int = 0
-    skip_ticks: int = 0
-    done: bool = False
-
-    @staticmethod
-    def default_path(file: str) -> Path:
-        digest = hashlib.sha256(str(Path(file).resolve()).encode()).hexdigest()[:10]
-        return CHECKPOINT_DIR / f"{Path(file).name}-{digest}.json"
-
-    def save(self) -> None:
-        body = {k: v for k, v in dataclasses.asdict(self).items() if k != "path"}
-        body["updated"] = datetime.now(UTC).isoformat(timespec="seconds")
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
-            os.replace(tmp, self.path)
-        except OSError as exc:
-            raise ReplayError(f"{self.path}: cannot write the checkpoint: {exc.strerror}") from None
-
-    @classmethod
-    def load(cls, path: Path) -> Checkpoint:
-        try:
-            body = json.loads(path.read_text(encoding="utf-8"))
-            body.pop("updated", None)
-            return cls(path=path, **body)
-        except FileNotFoundError:
-            raise ReplayError(f"no checkpoint at {path}: nothing to resume") from None
-        except (OSError, ValueError, TypeError) as exc:
-            raise ReplayError(f"{path}: not a replay checkpoint ({exc})") from None
-
-    def matches(self, other: Checkpoint) -> bool:
-        keys = ("size", "rows", "kind", "bar_seconds")
-        return all(getattr(self, k) == getattr(other, k) for k in keys)
 
 
 @dataclass
@@ -520,7 +253,7 @@ def _run(args: argparse.Namespace) -> int:
 
     bar_seconds = _bar_seconds(args, table, fed_rows, universe)
     if table.kind == "bars":
-        _check_bars(table, fed_rows, bar_seconds)
+        check_bars(table, fed_rows, bar_seconds)
     if bar_seconds != universe.bar_seconds:
         if args.kafka:
             _note(

@@ -266,12 +266,12 @@ def test_ticks_the_worker_would_reject_are_recognised():
 @pytest.mark.parametrize(
     ("argv", "handler"),
     [
-        (["feed"], "_cmd_feed"),
-        (["feed", "sim", "--seed", "3"], "_cmd_feed_sim"),
-        (["feed", "replay", "f.csv", "--speed", "60", "--resume"], "_cmd_feed_replay"),
-        (["feed", "yahoo"], "_cmd_feed_yahoo"),
-        (["feed", "alpaca", "IWM", "QQQ", "--feed", "sip"], "_cmd_feed_alpaca"),
-        (["feed", "polygon", "IWM", "--delayed"], "_cmd_feed_polygon"),
+        (["feed"], "cmd_feed"),
+        (["feed", "sim", "--seed", "3"], "cmd_feed_sim"),
+        (["feed", "replay", "f.csv", "--speed", "60", "--resume"], "cmd_feed_replay"),
+        (["feed", "yahoo"], "cmd_feed_yahoo"),
+        (["feed", "alpaca", "IWM", "QQQ", "--feed", "sip"], "cmd_feed_alpaca"),
+        (["feed", "polygon", "IWM", "--delayed"], "cmd_feed_polygon"),
     ],
 )
 def test_feed_subcommands_parse(argv, handler):
