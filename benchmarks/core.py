@@ -11,9 +11,9 @@ import gc
 import time
 
 from agents.analytics.pipeline import Pipeline
+from agents.analytics.tick_checks import decode_message
 from agents.analytics.universe import Universe
 from benchmarks.synthetic import Workload
-from streams.codec import decode_ticks
 from streams.partitioning import partitioner
 
 
@@ -33,5 +33,5 @@ def time_decode_and_core(universe: Universe, workload: Workload) -> float:
     gc.collect()
     started = time.perf_counter()
     for partition, data in workload.payloads:
-        pipeline.apply(partition, decode_ticks(data))
+        pipeline.apply(partition, decode_message(data).ticks)
     return time.perf_counter() - started

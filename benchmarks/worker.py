@@ -26,6 +26,7 @@ import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from agents.analytics.tick_checks import decode_message
 from benchmarks import stopping
 from benchmarks.profiling import ProfileRequest, PySpyRecorder
 from benchmarks.raw import FETCH_BYTES, PARTITION_FETCH_BYTES, consume_all
@@ -33,7 +34,6 @@ from benchmarks.synthetic import Workload
 from rotation import processes
 from rotation.broker import embedded_broker
 from streams.admin import ensure_topics
-from streams.codec import decode_ticks
 from streams.topics import DEFAULT_TOPICS
 
 READY_LINE = "worker ready in"
@@ -285,7 +285,10 @@ async def run_worker(
         produce_s = time.perf_counter() - produce_started
         # The same frames through a bare consumer plus decoding: the worker's floor cost.
         bare_s = await consume_all(
-            bootstrap, len(workload.payloads), DEFAULT_TOPICS.ticks.name, decode=decode_ticks
+            bootstrap,
+            len(workload.payloads),
+            DEFAULT_TOPICS.ticks.name,
+            decode=lambda data: decode_message(data).ticks,
         )
         watcher = BarWatcher(bootstrap, workload.partitions, workload.final_watermark)
         await watcher.consumer.start()

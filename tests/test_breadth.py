@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import fields
 
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from msgspec.structs import fields
 
 from agents.analytics.breadth import (
     BreadthParams,
     GroupBreadth,
-    GroupMetrics,
     McClellanOscillator,
     arms_index,
 )
-from agents.analytics.symbols import SymbolMetrics, SymbolParams, SymbolState
+from agents.analytics.symbols import SymbolParams, SymbolState
+from streams.records import GroupStats, SymbolStats
 from tests.test_symbols import bars, ohlcv, pandas_symbol_metrics, same, symbol_params
 
 
@@ -33,10 +33,10 @@ def member(
     above_sma: bool | None = None,
     new_high: bool = False,
     new_low: bool = False,
-) -> SymbolMetrics:
+) -> SymbolStats:
     """A member's figures with the given direction (the fields breadth reads)."""
     prev_close = None if direction is None else close - direction
-    return SymbolMetrics(
+    return SymbolStats(
         close=close,
         prev_close=prev_close,
         change_pct=None if prev_close is None else (close / prev_close - 1) * 100,
@@ -61,7 +61,7 @@ def interval(
     unchanged: int = 0,
     up_volume: float = 0.0,
     down_volume: float = 0.0,
-) -> dict[str, SymbolMetrics]:
+) -> dict[str, SymbolStats]:
     """Members M0000... advancing, then declining, then unchanged; volumes split evenly."""
     directions = [1] * advancers + [-1] * decliners + [0] * unchanged
     volume = {1: up_volume / max(advancers, 1), -1: down_volume / max(decliners, 1), 0: 1.0}
@@ -71,7 +71,7 @@ def interval(
     }
 
 
-def zweig_interval(advancing_share: float) -> dict[str, SymbolMetrics]:
+def zweig_interval(advancing_share: float) -> dict[str, SymbolStats]:
     advancers = round(100 * advancing_share)
     return interval(advancers, 100 - advancers)
 
@@ -328,7 +328,7 @@ def pandas_group_metrics(
     caps: dict[str, float] | None,
     intervals: int,
 ) -> pd.DataFrame:
-    """Every GroupMetrics field from the members' per-interval figures, with pandas alone.
+    """Every GroupStats field from the members' per-interval figures, with pandas alone.
 
     ``refs[m]`` holds member m's figures on every interval (NaN where it had no bar).
     """
@@ -428,8 +428,8 @@ def test_streaming_equals_pandas_for_every_symbol_and_group_field(market, sp, bp
 
     symbols = {s: SymbolState(sp) for s in series}
     group = GroupBreadth(members, bp, caps)
-    streamed_symbols: dict[str, dict[int, SymbolMetrics]] = {s: {} for s in series}
-    streamed_group: list[GroupMetrics] = []
+    streamed_symbols: dict[str, dict[int, SymbolStats]] = {s: {} for s in series}
+    streamed_group: list[GroupStats] = []
     for t in range(intervals):
         if t == split:
             symbols = {
@@ -452,7 +452,7 @@ def test_streaming_equals_pandas_for_every_symbol_and_group_field(market, sp, bp
         ref = pandas_symbol_metrics(frame, sp)
         refs[s] = ref.astype(float).reindex(pd.RangeIndex(intervals))
         for t, got in streamed_symbols[s].items():
-            for f in fields(SymbolMetrics):
+            for f in fields(SymbolStats):
                 want = ref.loc[t, f.name]
                 if f.name == "above_sma" and not math.isnan(want):
                     want = bool(want)
@@ -460,7 +460,7 @@ def test_streaming_equals_pandas_for_every_symbol_and_group_field(market, sp, bp
 
     expected = pandas_group_metrics(refs, members, bp, caps, intervals)
     for t, got in enumerate(streamed_group):
-        for f in fields(GroupMetrics):
+        for f in fields(GroupStats):
             want = expected.loc[t, f.name]
             assert same(getattr(got, f.name), want), (
                 f"interval {t} {f.name}: streaming {getattr(got, f.name)!r}, pandas {want!r}"

@@ -45,10 +45,10 @@ import pytest
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from agents.analytics.tick_checks import decode_message
 from rotation import processes
 from rotation.broker import embedded_broker
 from streams.admin import ensure_topics
-from streams.codec import decode_ticks
 from streams.partitioning import partition_for
 from streams.records import Tick
 from streams.topics import DEFAULT_TOPICS
@@ -349,7 +349,7 @@ def read_frames(bootstrap: str, source: str, until: int, timeout: float = WAIT):
             message = consumer.poll(0.2)
             if message is not None:
                 assert message.error() is None, message.error()
-                ticks = decode_ticks(message.value())
+                ticks = decode_message(message.value()).ticks
                 if any(t.source == source for t in ticks):
                     frames.append((message.partition(), ticks))
             got = sum(len(ticks) for _, ticks in frames)

@@ -17,13 +17,14 @@ import numpy as np
 import pytest
 
 from agents.analytics.bars import PartitionBars
+from agents.analytics.tick_checks import decode_message
 from rotation import processes
 from rotation.broker import embedded_broker
 from rotation.replay import ReplayPlan
 from rotation.tabular import read_table
 from rotation.up import Child
 from streams.admin import ensure_topics
-from streams.codec import decode_signal, decode_ticks
+from streams.codec import decode_signal
 from streams.topics import DEFAULT_TOPICS
 from tests.helpers import ROOT, assert_valid
 
@@ -402,12 +403,12 @@ def test_kafka_replay_interrupted_and_resumed_gives_the_offline_signals(
             try:
                 frames = read_until(
                     consumer,
-                    lambda v: sum(len(decode_ticks(m)) for m in v) >= len(expected_ticks),
+                    lambda v: sum(len(decode_message(m).ticks) for m in v) >= len(expected_ticks),
                 )
             finally:
                 consumer.close()
             sent = sorted(
-                (t.symbol, t.ts, t.price, t.size) for m in frames for t in decode_ticks(m)
+                (t.symbol, t.ts, t.price, t.size) for m in frames for t in decode_message(m).ticks
             )
             assert sent == expected_ticks
 

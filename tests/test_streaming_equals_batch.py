@@ -461,9 +461,8 @@ def assert_bars_equal(streamed: list[tuple[int, list[Bar]]], expected: Batch) ->
             assert (bar.start, bar.end) == (end - INTERVAL_US, end), where
             got = (bar.open, bar.high, bar.low, bar.close, bar.volume, bar.ticks)
             assert got == tuple(want[["open", "high", "low", "close", "volume", "ticks"]]), where
-            stats: object = bar.stats  # a SymbolStats has every SymbolMetrics field
-            assert stats is not None
-            assert_metrics_equal(stats, expected.symbols[bar.symbol].loc[i], where)  # type: ignore[arg-type]
+            assert bar.stats is not None
+            assert_metrics_equal(bar.stats, expected.symbols[bar.symbol].loc[i], where)
     assert sorted(got_keys) == sorted(rows.index)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import fields
 from fractions import Fraction
 
 import numpy as np
@@ -12,8 +11,10 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from msgspec.structs import fields
 
-from agents.analytics.symbols import SymbolMetrics, SymbolParams, SymbolState
+from agents.analytics.symbols import SymbolParams, SymbolState
+from streams.records import SymbolStats
 
 # Few distinct prices so that equal closes (unchanged) and equal highs (no new high) occur.
 closes = st.one_of(
@@ -52,7 +53,7 @@ def same(actual: object, expected: object) -> bool:
 
 
 def pandas_symbol_metrics(frame: pd.DataFrame, params: SymbolParams) -> pd.DataFrame:
-    """Every SymbolMetrics field from one symbol's own bars (columns high, low, close, volume).
+    """Every SymbolStats field from one symbol's own bars (columns high, low, close, volume).
 
     Written with pandas alone, as the batch reference for the streaming classes.
     """
@@ -86,8 +87,8 @@ def pandas_symbol_metrics(frame: pd.DataFrame, params: SymbolParams) -> pd.DataF
     )
 
 
-def assert_metrics_equal(actual: SymbolMetrics, expected: pd.Series, where: str) -> None:
-    for f in fields(SymbolMetrics):
+def assert_metrics_equal(actual: SymbolStats, expected: pd.Series, where: str) -> None:
+    for f in fields(SymbolStats):
         got, want = getattr(actual, f.name), expected[f.name]
         if f.name == "above_sma" and not (isinstance(want, float) and math.isnan(want)):
             want = bool(want)

@@ -1,6 +1,6 @@
 """Breadth of a group of symbols, one complete interval at a time.
 
-Every figure comes from the members' :class:`~agents.analytics.symbols.SymbolMetrics`
+Every figure comes from the members' :class:`~agents.analytics.symbols.SymbolStats`
 at that interval (ANALYTICS.md, "Breadth"). Per interval t, over the members that
 have a bar in it (A, D, Un: advancers, decliners, unchanged; UV, DV: their volumes):
 
@@ -56,7 +56,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents.analytics.indicators import Ema, RollingExtremes
-from agents.analytics.symbols import SymbolMetrics
+from streams.records import GroupStats, SymbolStats
 
 
 @dataclass(frozen=True)
@@ -78,36 +78,6 @@ class BreadthParams:
             raise ValueError("zweig_span and zweig_window must be >= 1 (published: 10, 10)")
         if not 0 <= self.zweig_low < self.zweig_high <= 1:
             raise ValueError("need 0 <= zweig_low < zweig_high <= 1 (published: 0.40, 0.615)")
-
-
-@dataclass(frozen=True)
-class GroupMetrics:
-    """One group's breadth at one interval (None: no value, see the module docstring)."""
-
-    members: int
-    reporting: int
-    advancers: int
-    decliners: int
-    unchanged: int
-    net_advances: int
-    ad_line: int
-    ad_ratio: float | None
-    ad_percent: float | None
-    pct_above_sma: float | None
-    new_highs: int
-    new_lows: int
-    nh_nl: int
-    up_volume: float
-    down_volume: float
-    up_volume_pct: float | None
-    trin: float | None
-    mcclellan_oscillator: float
-    mcclellan_ratio_adjusted: float
-    summation_index: float
-    zweig_ema: float | None
-    zweig_thrust: bool
-    equal_weight_index: float | None
-    cap_weight_index: float | None
 
 
 def arms_index(
@@ -237,7 +207,7 @@ class GroupBreadth:
         self.summation_index = params.summation_start
         self.closes: dict[str, float] = {}
 
-    def on_interval(self, metrics: Mapping[str, SymbolMetrics]) -> GroupMetrics:
+    def on_interval(self, metrics: Mapping[str, SymbolStats]) -> GroupStats:
         """Add one complete interval: ``metrics`` of the symbols that have a bar in it."""
         reporting = [metrics[m] for m in self.members if m in metrics]
         advancers = sum(1 for s in reporting if s.direction == 1)
@@ -262,7 +232,7 @@ class GroupBreadth:
         self.closes.update((m, metrics[m].close) for m in self.members if m in metrics)
         equal_weight, cap_weight = self.indices.update(self.closes)
 
-        return GroupMetrics(
+        return GroupStats(
             members=len(self.members),
             reporting=len(reporting),
             advancers=advancers,

@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from dataclasses import asdict
 
-from agents.analytics.breadth import GroupBreadth, GroupMetrics
+from agents.analytics.breadth import GroupBreadth
 from agents.analytics.relative_strength import Crossover, RelativeStrength, RSPoint
 from agents.analytics.rrg import RelativeRotation, RRGPoint
 from agents.analytics.signal_rules import (
@@ -34,7 +33,6 @@ from agents.analytics.signal_rules import (
     RrgQuadrantChange,
     RsBreakout,
 )
-from agents.analytics.symbols import SymbolMetrics
 from agents.analytics.universe import PairSpec, Universe
 from streams.records import (
     Bar,
@@ -43,9 +41,9 @@ from streams.records import (
     PairStats,
     RRGStats,
     Signal,
+    SymbolStats,
 )
-
-MICROS = 1_000_000
+from streams.units import MICROS
 
 
 def signal_id(kind: str, subject: str, direction: str, window_end: int) -> str:
@@ -68,9 +66,9 @@ class GroupTracker:
         )
         self.history: deque[tuple[float | None, int]] = deque(maxlen=params.confirm_bars + 1)
         self.last_thrust: int | None = None
-        self.metrics: GroupMetrics | None = None
+        self.metrics: GroupStats | None = None
 
-    def update(self, interval: int, members: dict[str, SymbolMetrics]) -> list[Fired]:
+    def update(self, interval: int, members: dict[str, SymbolStats]) -> list[Fired]:
         metrics = self.metrics = self.breadth.on_interval(members)
         self.history.append((metrics.pct_above_sma, metrics.ad_line))
         if metrics.zweig_thrust:
@@ -159,12 +157,12 @@ class RotationEngine:
         """Apply one complete interval's bars; return its snapshots and signals."""
         self.bars += 1
         self.interval_ends.append(end)
-        members: dict[str, SymbolMetrics] = {}
+        members: dict[str, SymbolStats] = {}
         self.interval_ticks = sum(bar.ticks for bar in bars)
         for bar in bars:
             self.closes[bar.symbol] = bar.close
             if bar.stats is not None:
-                members[bar.symbol] = SymbolMetrics(**_fields(bar.stats))
+                members[bar.symbol] = bar.stats
         snapshots: list[MetricsSnapshot] = []
         fired: list[Fired] = []
         for group in self.groups.values():
@@ -205,7 +203,7 @@ class RotationEngine:
             bar_seconds=self.universe.bar_seconds,
             bars=self.bars,
             interval_ticks=self.interval_ticks,
-            group=GroupStats(**asdict(group.metrics)),
+            group=group.metrics,
         )
 
     def _pair_snapshot(
@@ -301,7 +299,3 @@ class RotationEngine:
             summary=fired.summary,
             evidence=dict(fired.evidence),
         )
-
-
-def _fields(stats: object) -> dict[str, object]:
-    return {name: getattr(stats, name) for name in stats.__struct_fields__}  # type: ignore[attr-defined]

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents.analytics.indicators import Ema, RollingExtremes, Sma
+from streams.records import SymbolStats
 
 
 @dataclass(frozen=True)
@@ -49,27 +50,6 @@ class SymbolParams:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
 
 
-@dataclass(frozen=True)
-class SymbolMetrics:
-    """One symbol's figures at one closed bar (None: not enough bars yet)."""
-
-    close: float
-    prev_close: float | None
-    change_pct: float | None
-    return_pct: float | None
-    sma: float | None
-    ema: float
-    above_sma: bool | None
-    high_n: float
-    low_n: float
-    new_high: bool
-    new_low: bool
-    direction: int | None
-    up_volume: float
-    down_volume: float
-    bars: int
-
-
 class SymbolState:
     """The running indicators of one symbol; feed it the symbol's bars in order."""
 
@@ -85,7 +65,7 @@ class SymbolState:
 
     def on_bar(
         self, open: float, high: float, low: float, close: float, volume: float
-    ) -> SymbolMetrics:
+    ) -> SymbolStats:
         """Add one closed bar and return the symbol's figures at it."""
         finite = all(math.isfinite(x) for x in (open, high, low, close))
         if not (finite and 0 < low <= min(open, close) and max(open, close) <= high):
@@ -119,7 +99,7 @@ class SymbolState:
         if len(self.closes) == self.closes.maxlen:
             return_pct = (close / self.closes[0] - 1.0) * 100.0
 
-        return SymbolMetrics(
+        return SymbolStats(
             close=close,
             prev_close=prev_close,
             change_pct=change_pct,

@@ -14,7 +14,7 @@ import msgspec
 
 from agents.analytics.bars import MICROS, BarUpdate, PartitionBars
 from agents.analytics.symbols import SymbolParams, SymbolState
-from streams.records import Bar, BarFrame, SymbolStats, Tick
+from streams.records import Bar, BarFrame, Tick
 
 MAX_BARS_PER_FRAME = 200
 
@@ -65,7 +65,7 @@ class TickPartition:
         if state is None:
             state = self.symbols[bar.symbol] = SymbolState(self.symbol_params)
         metrics = state.on_bar(bar.open, bar.high, bar.low, bar.close, bar.volume)
-        stats = SymbolStats(**vars(metrics))
+        stats = metrics
         return msgspec.structs.replace(bar, stats=stats)
 
     def replay_frame(self, frame: BarFrame) -> None:
