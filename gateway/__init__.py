@@ -6,7 +6,8 @@ Public surface: :class:`gateway.server.Gateway` (the server, ``rotation gateway`
 the protocol structs of :mod:`gateway.messages`. The protocol logic is sans-I/O:
 :mod:`gateway.requests` (parsing), :mod:`gateway.session` (one conversation),
 :mod:`gateway.history` (numbering, snapshots, resume), :mod:`gateway.subscriptions`,
-:mod:`gateway.outbox` (per-client queue, conflation), :mod:`gateway.ratelimit`;
+:mod:`gateway.outbox` (per-client queue, conflation), :mod:`gateway.ratelimit`,
+:mod:`gateway.resume` (the client's positions and seen signals);
 :mod:`gateway.kafka_reader` and :mod:`gateway.server` do the I/O. May import
 :mod:`streams`; never the agents, the monitor or the composition root.
 """

@@ -1,9 +1,13 @@
 """A Python client of the gateway that reconnects and resumes by itself (used by the monitor).
 
 ``GatewayClient(url).events()`` yields ``("status", text)`` when the connection state
-changes and ``("message", dict)`` for every server message. It remembers the last
-position (epoch, seq) of each channel; when the connection drops (a network fault,
-a gateway restart, a missed heartbeat) it waits with jittered exponential backoff,
+changes, ``("message", message)`` for every server message, typed as the structs of
+:mod:`gateway.messages` (an :class:`UnknownMessage` for one it cannot decode as
+such, say of a newer gateway), and ``("catch_up", message)`` for the data messages
+of a snapshot or resume: the channel's state or what the client missed, not new
+flow. It remembers the last position (epoch, seq) of each channel
+(:class:`gateway.resume.Resume`); when the connection drops (a network fault, a
+gateway restart, a missed heartbeat) it waits with jittered exponential backoff,
 reconnects and subscribes with ``since``, so the gateway sends exactly the messages
 it missed. When the gateway cannot (its history no longer reaches back), a fresh
 snapshot comes instead; signals already yielded are not yielded again (by id), so a
@@ -14,17 +18,57 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections import OrderedDict
 from collections.abc import AsyncIterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import msgspec
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-_decoder = msgspec.json.Decoder()
+from gateway.messages import (
+    MetricsMessage,
+    Resumed,
+    ServerMessage,
+    SignalMessage,
+    Snapshot,
+    Welcome,
+)
+from gateway.resume import Resume
 
-Event = tuple[str, Any]
+_typed = msgspec.json.Decoder(ServerMessage)
+_untyped = msgspec.json.Decoder()
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownMessage:
+    """A server message that is not one of :mod:`gateway.messages` as this client knows
+    them (a type it does not know, or fields that do not match): the decoded JSON and
+    why it did not decode."""
+
+    raw: Any
+    problem: str
+
+    @property
+    def type(self) -> str | None:
+        kind = self.raw.get("type") if isinstance(self.raw, dict) else None
+        return kind if isinstance(kind, str) else None
+
+
+Message = ServerMessage | UnknownMessage
+EventKind = Literal["status", "message", "catch_up"]
+Event = tuple[EventKind, Any]
+"""``("status", str)``, ``("message", Message)`` or ``("catch_up", SignalMessage |
+MetricsMessage)``."""
+
+
+def decode_message(frame: str | bytes) -> Message:
+    """One server frame as its typed message; raises :class:`msgspec.DecodeError` only
+    for a frame that is not JSON at all."""
+    try:
+        return _typed.decode(frame)
+    except msgspec.ValidationError as exc:
+        return UnknownMessage(_untyped.decode(frame), str(exc))
 
 
 class GatewayClient:
@@ -61,20 +105,29 @@ class GatewayClient:
         self.open_timeout = open_timeout
         self.close_timeout = close_timeout
         self.connected = False
-        self.positions: dict[str, dict[str, Any]] = {}
-        """Channel -> {"epoch", "seq"}: the last complete position, for ``since``."""
-        self._pending: dict[str, list[Any]] = {}
-        self._signal_ids: OrderedDict[str, None] = OrderedDict()
-        self._remember_signals = remember_signals
+        self.tracker = Resume(remember_signals)
+        """Where each channel stands and which signals were yielded (for ``since``)."""
 
     def subscribe_request(self) -> dict[str, Any]:
         request: dict[str, Any] = {"op": "subscribe", "channels": list(self.channels)}
         if self.filter:
             request["filter"] = self.filter
-        since = {c: self.positions[c] for c in self.channels if c in self.positions}
+        since = self.tracker.since(self.channels)
         if self.resume and since:
             request["since"] = since
         return request
+
+    def take(self, message: Message) -> Event | None:
+        """The event for one server message, its position tracked; None for a signal
+        already yielded."""
+        if isinstance(message, SignalMessage | MetricsMessage):
+            delivery = self.tracker.data(message)
+            if delivery == "seen":
+                return None
+            return ("catch_up" if delivery == "catch_up" else "message", message)
+        if isinstance(message, Snapshot | Resumed):
+            self.tracker.header(message)
+        return ("message", message)
 
     async def events(self) -> AsyncIterator[Event]:
         attempt = 0
@@ -95,10 +148,11 @@ class GatewayClient:
                     # cancellation that arrives as the frame does (CPython gh-86296), and
                     # with frames always waiting a cancelled reader would never stop.
                     async with asyncio.timeout(self.open_timeout):
-                        welcome = _decoder.decode(await ws.recv())
+                        welcome = decode_message(await ws.recv())
                     yield ("message", welcome)
-                    silence = 3 * float(welcome.get("heartbeat_interval", 5.0)) + 1.0
-                    if welcome.get("auth_required"):
+                    interval, auth_required = _greeting(welcome)
+                    silence = 3 * interval + 1.0
+                    if auth_required:
                         auth = {"op": "auth", "token": self.token or ""}
                         await ws.send(msgspec.json.encode(auth), text=True)
                     request = self.subscribe_request()
@@ -113,9 +167,9 @@ class GatewayClient:
                                 frame = await ws.recv()
                         except TimeoutError:
                             raise TimeoutError(f"no heartbeat for {silence:.0f} s") from None
-                        message = _decoder.decode(frame)
-                        if self._take(message):
-                            yield ("message", message)
+                        event = self.take(decode_message(frame))
+                        if event is not None:
+                            yield event
             except InvalidURI as exc:
                 raise ValueError(f"not a websocket URL: {self.url} ({exc})") from None
             except ConnectionClosed as exc:
@@ -123,41 +177,21 @@ class GatewayClient:
             except (OSError, InvalidHandshake, TimeoutError, msgspec.DecodeError) as exc:
                 reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             self.connected = False
-            self._pending.clear()
+            self.tracker.disconnected()
             delay = min(self.max_backoff, 0.25 * 2**attempt) * random.uniform(0.5, 1.0)
             attempt += 1
             yield ("status", f"disconnected ({reason}); retrying in {delay:.1f} s")
             await asyncio.sleep(delay)
 
-    def _take(self, message: dict[str, Any]) -> bool:
-        """Track positions; False for a signal already yielded."""
-        kind = message.get("type")
-        if kind in ("snapshot", "resumed"):
-            channel = message["channel"]
-            head = message["seq"] if kind == "snapshot" else message["to_seq"]
-            if kind == "snapshot":
-                self.positions.pop(channel, None)  # valid only once all of it is in
-            if message["count"] == 0:
-                self.positions[channel] = {"epoch": message["epoch"], "seq": head}
-            else:
-                self._pending[channel] = [kind, message["epoch"], head, message["count"]]
-            return True
-        if kind not in ("signal", "metrics"):
-            return True
-        channel = message["channel"]
-        pending = self._pending.get(channel)
-        if pending is None or pending[0] == "resumed":
-            self.positions[channel] = {"epoch": message["epoch"], "seq": message["seq"]}
-        if pending is not None:
-            pending[3] -= 1
-            if pending[3] == 0:
-                self.positions[channel] = {"epoch": pending[1], "seq": pending[2]}
-                del self._pending[channel]
-        if kind == "signal":
-            signal_id = message["data"]["id"]
-            if signal_id in self._signal_ids:
-                return False
-            self._signal_ids[signal_id] = None
-            if len(self._signal_ids) > self._remember_signals:
-                self._signal_ids.popitem(last=False)
-        return True
+
+def _greeting(message: Message) -> tuple[float, bool]:
+    """The heartbeat interval and whether ``auth`` is required, from the first message
+    (defaults when it is not a welcome this client can read)."""
+    if isinstance(message, Welcome):
+        return message.heartbeat_interval, message.auth_required
+    raw = message.raw if isinstance(message, UnknownMessage) else None
+    if isinstance(raw, dict):
+        interval = raw.get("heartbeat_interval", 5.0)
+        interval = float(interval) if isinstance(interval, int | float) else 5.0
+        return interval, bool(raw.get("auth_required"))
+    return 5.0, False

@@ -23,7 +23,6 @@ from itertools import islice
 
 import msgspec
 
-from gateway.frames import text_frame
 from gateway.messages import MetricsMessage, Position, Resumed, SignalMessage, Snapshot
 from gateway.subscriptions import Entry, Matcher, keeps
 from streams.records import MetricsSnapshot, Signal
@@ -118,7 +117,7 @@ class History:
                 signal.subject,
                 signal.kind,
                 signal.score,
-                text_frame(_encoder.encode(message)),
+                _encoder.encode(message),
             )
             channel.retained.append(entry)
             published.append((channel.name, entry))
@@ -150,7 +149,7 @@ class History:
                 snapshot.subject,
                 snapshot.kind,
                 None,
-                text_frame(_encoder.encode(message)),
+                _encoder.encode(message),
             )
             channel.retained.append(entry)
             channel.latest[snapshot.subject] = entry

@@ -1,4 +1,4 @@
-"""A client's bounded queue of messages (websocket frames) not yet written, with
+"""A client's bounded queue of messages (encoded JSON) not yet written, with
 conflation (sans-I/O).
 
 Messages wait here only while the connection's write buffer is full. Metrics are
@@ -16,19 +16,18 @@ from collections import deque
 
 import msgspec
 
-from gateway.frames import text_frame
 from gateway.messages import Conflated
 
 _encoder = msgspec.json.Encoder()
 
 
 class _Item:
-    __slots__ = ("dropped", "frame", "key", "seq", "superseded")
+    __slots__ = ("dropped", "key", "payload", "seq", "superseded")
 
     def __init__(
-        self, frame: bytes, key: tuple[str, str] | None, seq: int, superseded: list[int]
+        self, payload: bytes, key: tuple[str, str] | None, seq: int, superseded: list[int]
     ) -> None:
-        self.frame = frame
+        self.payload = payload
         self.key = key
         self.seq = seq
         self.superseded = superseded
@@ -46,8 +45,8 @@ class Outbox:
     def __len__(self) -> int:
         return self._live
 
-    def push(self, frame: bytes, key: tuple[str, str] | None = None, seq: int = 0) -> bool:
-        """Queue ``frame``; ``key`` (channel, subject) marks a conflatable message.
+    def push(self, payload: bytes, key: tuple[str, str] | None = None, seq: int = 0) -> bool:
+        """Queue ``payload``; ``key`` (channel, subject) marks a conflatable message.
         False when the queue is full (nothing was queued)."""
         superseded: list[int] = []
         if key is not None:
@@ -59,7 +58,7 @@ class Outbox:
                 superseded = [*old.superseded, old.seq]
         if self._live >= self.max_queue:
             return False
-        item = _Item(frame, key, seq, superseded)
+        item = _Item(payload, key, seq, superseded)
         self._items.append(item)
         self._live += 1
         if key is not None:
@@ -74,12 +73,12 @@ class Outbox:
                 continue
             self._live -= 1
             if item.key is None:
-                return [item.frame]
+                return [item.payload]
             del self._by_key[item.key]
             if not item.superseded:
-                return [item.frame]
-            notice = text_frame(_encoder.encode(Conflated(item.key[0], item.superseded)))
-            return [notice, item.frame]
+                return [item.payload]
+            notice = _encoder.encode(Conflated(item.key[0], item.superseded))
+            return [notice, item.payload]
         return []
 
     def clear(self) -> None:

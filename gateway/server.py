@@ -4,13 +4,16 @@
 :class:`gateway.session.Session` per connection); ``/healthz`` and ``/metrics``
 (Prometheus text) answer plain HTTP on the same port.
 
-Fan-out: each message is encoded once, as a websocket frame (:mod:`gateway.frames`);
-for each subscriber whose filter keeps it, the frame is written straight into the
-connection (as ``websockets.broadcast`` does) while the connection's write buffer is
-below ``WRITE_LIMIT``; otherwise it waits in the client's bounded
-:class:`gateway.outbox.Outbox`, drained by a task of that client only. A client
-whose outbox is full is sent ``slow_client`` and closed with 1013; nobody else waits
-for it.
+Fan-out: each message is encoded once, as JSON; for each subscriber whose filter
+keeps it, the message is handed to the connection's protocol and written at once, as
+``websockets.asyncio.connection.broadcast`` does (``protocol.send_text`` then
+``send_data``: websockets builds each frame; permessage-deflate stays off, it would
+cost about 64 KiB per connection),
+while the connection's write buffer holds less than ``write_limit`` bytes (a
+:class:`gateway.settings.GatewaySettings` field); otherwise it waits in the client's
+bounded :class:`gateway.outbox.Outbox`, drained with ``await send()`` by a task of
+that client only. A client whose outbox is full is sent ``slow_client`` and closed
+with 1013; nobody else waits for it.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
-from gateway.frames import payload_of, text_frame
 from gateway.history import History
 from gateway.kafka_reader import KafkaReader
 from gateway.messages import (
@@ -51,8 +53,6 @@ from streams.topics import DEFAULT_TOPICS, Topics
 log = logging.getLogger("rotation.gateway")
 _encoder = msgspec.json.Encoder()
 
-WRITE_LIMIT = 2**15
-"""Bytes buffered per connection before messages wait in its outbox instead."""
 HEALTH_PROBE_INTERVAL = 2.0
 
 
@@ -119,45 +119,51 @@ class Gateway:
             key = (channel, entry.subject) if channel.startswith("metrics") else None
             for client, matcher in list(subscribers.items()):
                 if matcher is None or matcher(entry):
-                    self.deliver(client, entry.frame, key, entry.seq)
+                    self.deliver(client, entry.payload, key, entry.seq)
 
     def send(self, client: Client, payload: bytes) -> None:
         """Deliver one message made for this client alone (an answer, a notice)."""
-        self.deliver(client, text_frame(payload))
+        self.deliver(client, payload)
 
     def deliver(
-        self, client: Client, frame: bytes, key: tuple[str, str] | None = None, seq: int = 0
+        self, client: Client, payload: bytes, key: tuple[str, str] | None = None, seq: int = 0
     ) -> None:
-        """Write ``frame`` now if the connection takes it, else queue it (``key``:
-        conflate with a waiting frame of the same channel and subject)."""
+        """Write ``payload`` (JSON) now if the connection takes it, else queue it
+        (``key``: conflate with a waiting message of the same channel and subject)."""
         if client.closing:
             return
         ws = client.ws
-        if client.drainer is None and ws.protocol.state is State.OPEN:
-            transport = ws.transport
-            if transport.get_write_buffer_size() < WRITE_LIMIT:
-                try:
-                    transport.write(frame)
-                except Exception as exc:  # the connection broke; its handler cleans up
-                    log.debug("write to %s failed: %s", client.address, exc)
-                    client.closing = True
-                    return
-                self.stats.messages_sent += 1
-                self.stats.bytes_sent += len(frame)
+        if (
+            client.drainer is None
+            and ws.protocol.state is State.OPEN
+            and ws.send_in_progress is None  # no fragmented message is under way
+            and ws.transport.get_write_buffer_size() < self.settings.write_limit
+        ):
+            try:
+                ws.protocol.send_text(payload)
+                ws.send_data()
+            except Exception as exc:  # the connection broke; its handler cleans up
+                log.debug("write to %s failed: %s", client.address, exc)
+                client.closing = True
                 return
-        if not client.outbox.push(frame, key, seq):
+            self._count_sent(payload)
+            return
+        if not client.outbox.push(payload, key, seq):
             self._close_slow(client)
         elif client.drainer is None:
             client.drainer = asyncio.create_task(self._drain(client))
 
+    def _count_sent(self, payload: bytes) -> None:
+        self.stats.messages_sent += 1
+        self.stats.bytes_sent += frame_size(len(payload))
+
     async def _drain(self, client: Client) -> None:
         try:
             while len(client.outbox) and not client.closing:
-                for frame in client.outbox.pop():
+                for payload in client.outbox.pop():
                     # send() waits while the connection's write buffer is full.
-                    await client.ws.send(payload_of(frame), text=True)
-                    self.stats.messages_sent += 1
-                    self.stats.bytes_sent += len(frame)
+                    await client.ws.send(payload, text=True)
+                    self._count_sent(payload)
         except ConnectionClosed:
             client.closing = True
         finally:
@@ -334,10 +340,10 @@ class Gateway:
         while True:
             await asyncio.sleep(self.settings.heartbeat_interval)
             self.heartbeats += 1
-            frame = text_frame(_encoder.encode(Heartbeat(self.heartbeats, _now_us())))
+            payload = _encoder.encode(Heartbeat(self.heartbeats, _now_us()))
             for client in list(self.clients):
                 if client.session.authenticated:
-                    self.deliver(client, frame)
+                    self.deliver(client, payload)
 
     async def _probe_broker(self) -> None:
         while True:
@@ -433,7 +439,7 @@ class Gateway:
                 compression=None,
                 ping_interval=s.ping_interval,
                 ping_timeout=s.ping_timeout,
-                write_limit=WRITE_LIMIT,
+                write_limit=s.write_limit,
                 close_timeout=s.shutdown_timeout,
             ) as server:
                 self.port = next(iter(server.sockets)).getsockname()[1]
@@ -466,6 +472,14 @@ class Gateway:
                 async with asyncio.timeout(self.settings.shutdown_timeout):
                     await asyncio.gather(*closing)
         log.info("gateway stopped: %d clients told (%d)", len(closing), code)
+
+
+def frame_size(payload_length: int) -> int:
+    """Bytes of an unmasked, uncompressed server frame of ``payload_length`` bytes: a 2-byte
+    header, plus a 16- or 64-bit extended length (RFC 6455, section 5.2)."""
+    if payload_length < 126:
+        return 2 + payload_length
+    return (4 if payload_length < 1 << 16 else 10) + payload_length
 
 
 def _now_us() -> int:

@@ -56,6 +56,12 @@ class GatewaySettings:
         default=1024,
         metadata=_doc("messages queued for a client beyond its socket; beyond: slow_client, 1013"),
     )
+    write_limit: int = field(
+        default=32768,
+        metadata=_doc(
+            "bytes buffered per connection before its messages wait in its queue instead"
+        ),
+    )
     heartbeat_interval: float = field(
         default=5.0, metadata=_doc("seconds between heartbeat messages")
     )

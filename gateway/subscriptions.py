@@ -4,26 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.frames import payload_of
 from gateway.messages import Filter
 from streams.errors import RotationError
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One data message of one channel, encoded (as a websocket frame) once for every
-    subscriber."""
+    """One data message of one channel, encoded (as JSON) once for every subscriber."""
 
     seq: int
     subject: str
     kind: str
     score: float | None
-    frame: bytes
-
-    @property
-    def payload(self) -> bytes:
-        """The message's JSON."""
-        return bytes(payload_of(self.frame))
+    payload: bytes
+    """The message's JSON."""
 
 
 class Matcher:

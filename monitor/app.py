@@ -21,6 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Input
 
+from gateway.client import Event
 from monitor.screens import EvidenceScreen, HelpScreen
 from monitor.state import MonitorState, SignalFilter
 from monitor.widgets import (
@@ -43,7 +44,7 @@ YIELD_EVERY = 100
 class EventSource(Protocol):
     """What the monitor needs of a gateway client (``GatewayClient`` is one)."""
 
-    def events(self) -> AsyncIterator[tuple[str, Any]]: ...
+    def events(self) -> AsyncIterator[Event]: ...
 
 
 class RotationMonitor(App[None]):
@@ -172,13 +173,14 @@ class RotationMonitor(App[None]):
                 await asyncio.sleep(RESTART_SECONDS)
 
     def handle_event(self, kind: str, payload: Any) -> None:
-        """One event of the client: ``("status", text)`` or ``("message", dict)``."""
+        """One event of the client: ``("status", text)``, or ``("message", message)``
+        and ``("catch_up", message)`` with a typed message of the gateway."""
         if kind == "status":
             self.state.on_status(str(payload))
             self._show_status()
-        elif kind == "message" and isinstance(payload, dict):
+        elif kind in ("message", "catch_up"):
             errors = len(self.state.errors)
-            self.state.apply(payload, self.clock())
+            self.state.apply(payload, self.clock(), catch_up=kind == "catch_up")
             for error in self.state.errors[errors:]:
                 self.notify(error, title="gateway", severity="error")
 

@@ -2,14 +2,16 @@
 
 The app hands every event of ``GatewayClient.events()`` to :class:`MonitorState` and
 redraws its widgets from it a few times a second, so the screen never does work per
-message; the tests feed it recorded messages. Wall-clock time is always passed in
-(``now``, seconds since the epoch), so rates and lag are reproducible in tests.
+message; the tests feed it recorded messages through the client's own bookkeeping.
+Wall-clock time is always passed in (``now``, seconds since the epoch), so rates and
+lag are reproducible in tests.
 
-The state is safe against what a reconnect brings: a snapshot repeats the latest
-metrics of each subject (kept once per subject and event time) and the recent
-signals (kept once per id); a resume replays the missed messages in order. Unknown
-message types are counted and otherwise ignored, so a newer gateway does not break
-an older monitor.
+What a reconnect brings is the client's business (:class:`gateway.resume.Resume`):
+it yields each signal once and says which data messages catch up (a snapshot, a
+resume) rather than flow live; those count toward no rate. The state keeps only what
+the screen shows: a snapshot's copy of a subject's latest metrics changes nothing,
+an older one never replaces newer data. Messages the client could not decode (a
+newer gateway's) are counted and otherwise ignored.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ import re
 from bisect import insort
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
-import msgspec
-
+from gateway.client import Message, UnknownMessage
+from gateway.messages import Error, MetricsMessage, Shutdown, SignalMessage
 from streams.records import GroupStats, MetricsSnapshot, PairStats, Signal
 
 ORIGIN_ORDER = {"configured": 0, "group_vs_benchmark": 1, "symbol_vs_benchmark": 2}
@@ -196,7 +198,6 @@ class MonitorState:
         self.show_symbols = False
         self.version = 0
         """Increases with every change the panels show; the app redraws when it moved."""
-        self._catch_up: dict[str, int] = {}
         self._counted_ts: deque[int] = deque(maxlen=64)
         self._tick_arrivals: deque[tuple[float, int]] = deque()
         self._signal_arrivals: deque[float] = deque()
@@ -210,41 +211,24 @@ class MonitorState:
     def on_failure(self, reason: str) -> None:
         self.connection.on_failure(reason)
 
-    def apply(self, message: dict[str, Any], now: float) -> None:
-        """Fold in one server message (any type; unknown ones are counted and skipped)."""
+    def apply(self, message: Message, now: float, *, catch_up: bool = False) -> None:
+        """Fold in one server message as the client yields it (``catch_up``: a data
+        message of a snapshot or resume, not live flow); undecodable ones are counted
+        and skipped."""
         self.last_message_at = now
-        kind = message.get("type")
-        if kind in ("metrics", "signal"):
+        if isinstance(message, MetricsMessage | SignalMessage):
             if self.connection.phase != "live":
                 self.connection.on_status("connected")
-            live = self._is_live(message.get("channel"))
-            try:
-                if kind == "metrics":
-                    self._apply_metrics(
-                        msgspec.convert(message["data"], MetricsSnapshot), live, now
-                    )
-                else:
-                    self._apply_signal(msgspec.convert(message["data"], Signal), live, now)
-            except (KeyError, msgspec.ValidationError):
-                self.ignored += 1
-        elif kind in ("snapshot", "resumed"):
-            # The next ``count`` messages of the channel catch up; they are not live flow.
-            count = message.get("count")
-            if isinstance(count, int) and count > 0:
-                self._catch_up[str(message.get("channel"))] = count
-        elif kind == "error":
-            self.errors.append(f"{message.get('code', 'error')}: {message.get('message', '')}")
-        elif kind == "shutdown":
-            self.connection.notice = f"gateway stopping: {message.get('message', '')}".strip()
-        elif kind not in ("welcome", "subscribed", "heartbeat", "pong", "conflated"):
+            if isinstance(message, MetricsMessage):
+                self._apply_metrics(message.data, not catch_up, now)
+            else:
+                self._apply_signal(message.data, not catch_up, now)
+        elif isinstance(message, Error):
+            self.errors.append(f"{message.code}: {message.message}")
+        elif isinstance(message, Shutdown):
+            self.connection.notice = f"gateway stopping: {message.message}".strip()
+        elif isinstance(message, UnknownMessage):
             self.ignored += 1
-
-    def _is_live(self, channel: Any) -> bool:
-        left = self._catch_up.get(str(channel), 0)
-        if left > 0:
-            self._catch_up[str(channel)] = left - 1
-            return False
-        return True
 
     def _apply_metrics(self, snapshot: MetricsSnapshot, live: bool, now: float) -> None:
         self.metrics_received += 1
@@ -290,8 +274,7 @@ class MonitorState:
         self.version += 1
 
     def _apply_signal(self, signal: Signal, live: bool, now: float) -> None:
-        if signal.id in self.signals:
-            return
+        """A signal the client yields for the first time (it yields each id once)."""
         self.signals_received += 1
         self.signals[signal.id] = signal
         insort(self._signal_times, (signal.ts, signal.window_end, signal.id))

@@ -217,6 +217,7 @@ def _run_stack(
 async def _headless(url: str, duration: float | None, started: float, watchdog) -> str | None:
     """Log every signal until ``duration``; return a problem description, if any."""
     from gateway.client import GatewayClient
+    from gateway.messages import MetricsMessage, SignalMessage
 
     first_metrics = first_signal = False
 
@@ -226,22 +227,22 @@ async def _headless(url: str, duration: float | None, started: float, watchdog) 
             if kind == "status":
                 print(f"[up] gateway {payload}", flush=True)
                 continue
-            if payload.get("type") == "metrics" and not first_metrics:
+            if isinstance(payload, MetricsMessage) and not first_metrics:
                 first_metrics = True
                 print(
                     f"[up] first metrics {time.monotonic() - started:.2f} s after start", flush=True
                 )
-            elif payload.get("type") == "signal":
+            elif isinstance(payload, SignalMessage):
                 if not first_signal:
                     first_signal = True
                     print(
                         f"[up] first signal {time.monotonic() - started:.2f} s after start",
                         flush=True,
                     )
-                data = payload["data"]
+                data = payload.data
                 print(
-                    f"SIGNAL {data['kind']} {data['subject']} {data['direction']} "
-                    f"score={data['score']:.2f} id={data['id']} :: {data['summary']}",
+                    f"SIGNAL {data.kind} {data.subject} {data.direction} "
+                    f"score={data.score:.2f} id={data.id} :: {data.summary}",
                     flush=True,
                 )
 

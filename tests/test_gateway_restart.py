@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.client import GatewayClient
+from gateway.messages import Resumed, Shutdown, SignalMessage
 from rotation import processes
 from streams.probe import free_port
 from tests.helpers import wait_for_port
@@ -44,13 +45,13 @@ async def test_python_client_resumes_across_a_gateway_restart(kafka, tmp_path): 
     port = free_port()
     url = f"ws://127.0.0.1:{port}/ws"
     events: list[tuple[str, Any]] = []
-    signals: list[dict[str, Any]] = []
+    signals: list[SignalMessage] = []
     arrived = asyncio.Condition()
 
     async def listen(client: GatewayClient) -> None:
         async for kind, payload in client.events():
             events.append((kind, payload))
-            if kind == "message" and payload["type"] == "signal":
+            if kind in ("message", "catch_up") and isinstance(payload, SignalMessage):
                 signals.append(payload)
             async with arrived:
                 arrived.notify_all()
@@ -70,8 +71,8 @@ async def test_python_client_resumes_across_a_gateway_restart(kafka, tmp_path): 
             await until(lambda: len(signals) == 4)
         # SIGTERM: the gateway said it is restarting and closed with 1012.
         await until(lambda: any(k == "status" and "1012" in p for k, p in events))
-        notices = [p for k, p in events if k == "message" and p["type"] == "shutdown"]
-        assert notices and notices[0]["code"] == 1012
+        notices = [p for k, p in events if k == "message" and isinstance(p, Shutdown)]
+        assert notices and notices[0].code == 1012
         await produce(kafka, [make_signal(i) for i in (5, 5, 6)])  # 5 delivered twice by Kafka
         async with gateway_process(kafka, port, tmp_path / "gateway-2.log"):
             await until(lambda: len(signals) == 6)
@@ -82,10 +83,13 @@ async def test_python_client_resumes_across_a_gateway_restart(kafka, tmp_path): 
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
-    assert [s["data"]["id"] for s in signals] == [make_signal(i).id for i in range(1, 8)]
-    assert [s["seq"] for s in signals] == list(range(1, 8))
-    assert len({s["epoch"] for s in signals}) == 1
-    resumed = [p for k, p in events if k == "message" and p["type"] == "resumed"]
-    assert [(r["from_seq"], r["to_seq"], r["count"]) for r in resumed] == [(5, 6, 2)]
+    assert [s.data.id for s in signals] == [make_signal(i).id for i in range(1, 8)]
+    assert [s.seq for s in signals] == list(range(1, 8))
+    assert len({s.epoch for s in signals}) == 1
+    resumed = [p for k, p in events if k == "message" and isinstance(p, Resumed)]
+    assert [(r.from_seq, r.to_seq, r.count) for r in resumed] == [(5, 6, 2)]
+    # The first snapshot (1-3) and the resume (5, 6) catch up; 4 and 7 flowed live.
+    caught_up = [p.data.id for k, p in events if k == "catch_up"]
+    assert caught_up == [make_signal(i).id for i in (1, 2, 3, 5, 6)]
     statuses = [p for k, p in events if k == "status"]
     assert any("resuming" in s for s in statuses)

@@ -16,17 +16,17 @@ from monitor.render import (
 )
 from monitor.state import RATE_WINDOW, MonitorState, SignalFilter
 from streams.records import Signal
-from tests.fixtures.recorded import URL, recorded_messages, sent_at
+from tests.fixtures.recorded import URL, ThroughClient, recorded_messages, sent_at
 
 CONFIGURED = ["IWM/QQQ", "small_caps/mega_cap_tech", "RSP/SPY"]
 GROUP_PAIRS = ["small_caps/SPY", "mega_cap_tech/SPY"]
 
 
-def fed(messages=None) -> MonitorState:
-    state = MonitorState(URL)
+def fed(messages=None) -> ThroughClient:
+    state = ThroughClient(URL)
     state.on_status(f"connected to {URL}")
     for message in recorded_messages() if messages is None else messages:
-        state.apply(message, sent_at(message) or 0.0)
+        state.receive(message, sent_at(message) or 0.0)
     return state
 
 
@@ -78,18 +78,21 @@ def test_a_snapshot_after_a_reconnect_repeats_nothing():
     signals = data_messages("signal")
     state.on_status("disconnected (gateway closed the connection); retrying in 0.2 s")
     state.on_status(f"connected to {URL}")
+    welcome = recorded_messages()[0]
+    assert welcome["type"] == "welcome"
     replay = [
-        {"type": "welcome", "protocol": 2},
-        {"type": "snapshot", "channel": "metrics", "seq": 9, "count": len(latest)},
+        welcome,
+        snapshot_header("metrics", len(latest)),
         *latest.values(),
-        {"type": "snapshot", "channel": "signals", "seq": 9, "count": len(signals)},
+        snapshot_header("signals", len(signals)),
         *signals,
     ]
     for message in replay:
-        state.apply(message, 0.0)
+        state.receive(message, 0.0)
     assert {name: list(view.history) for name, view in state.pairs.items()} == lines
     assert len(state.signals) == len(signals)
     assert state.signals_received == len(signals)
+    assert state.ignored == 0
 
 
 def test_a_resume_continues_the_rs_line_exactly():
@@ -99,10 +102,19 @@ def test_a_resume_continues_the_rs_line_exactly():
     resumed = fed(messages[:middle])
     resumed.on_status("disconnected (ConnectionClosedError: no close frame); retrying in 1.0 s")
     resumed.on_status(f"connected to {URL}")
-    rest = [m for m in messages[middle:] if m["type"] in ("metrics", "signal")]
-    resumed.apply({"type": "resumed", "channel": "metrics", "count": len(rest)}, 0.0)
-    for message in rest:
-        resumed.apply(message, 0.0)
+    for channel in ("metrics", "signals"):
+        rest = [m for m in messages[middle:] if m.get("channel") == channel]
+        header = {
+            "type": "resumed",
+            "channel": channel,
+            "epoch": rest[0]["epoch"],
+            "from_seq": rest[0]["seq"],
+            "to_seq": rest[-1]["seq"],
+            "count": len(rest),
+        }
+        for message in [header, *rest]:
+            resumed.receive(message, 0.0)
+    assert resumed.ignored == 0
     for name, view in whole.pairs.items():
         assert list(resumed.pairs[name].history) == list(view.history)
 
@@ -111,7 +123,7 @@ def test_an_older_copy_never_replaces_newer_data():
     state = fed()
     first = metrics_of("pair:IWM/QQQ")[0]
     before = state.pairs["IWM/QQQ"].latest
-    state.apply(first, 0.0)
+    state.receive(first, 0.0)
     assert state.pairs["IWM/QQQ"].latest == before
 
 
@@ -126,15 +138,21 @@ def test_unknown_and_malformed_messages_are_counted_and_skipped():
         {"type": "signal", "channel": "signals", "data": {"id": "nope"}},
         {"no": "type"},
     ]:
-        state.apply(message, 0.0)
+        state.receive(message, 0.0)
     assert state.ignored == 5
     assert state.pairs and state.groups["small_caps"].stats.advancers != "many"
 
 
 def test_gateway_errors_are_kept_for_the_screen():
     state = fed()
-    state.apply({"type": "error", "code": "rate_limited", "message": "slow down"}, 0.0)
+    state.receive({"type": "error", "code": "rate_limited", "message": "slow down"}, 0.0)
     assert state.errors == ["rate_limited: slow down"]
+
+
+def snapshot_header(channel: str, count: int) -> dict:
+    """The header of a snapshot of ``channel`` whose next ``count`` messages follow."""
+    epoch = next(m["epoch"] for m in recorded_messages() if m.get("channel") == channel)
+    return {"type": "snapshot", "channel": channel, "epoch": epoch, "seq": 9, "count": count}
 
 
 def metrics_message(ts: int, subject: str, ticks: int, channel: str = "metrics") -> dict:
@@ -145,29 +163,29 @@ def metrics_message(ts: int, subject: str, ticks: int, channel: str = "metrics")
 
 
 def test_ticks_per_second_count_each_interval_once():
-    state = MonitorState(URL)
+    state = ThroughClient(URL)
     for subject in ("pair:A/B", "pair:C/D", "pair:E/F"):
-        state.apply(metrics_message(1_000_000_000, subject, 600), 100.0)
-    state.apply(metrics_message(1_000_900_000, "pair:A/B", 400), 102.0)
+        state.receive(metrics_message(1_000_000_000, subject, 600), 100.0)
+    state.receive(metrics_message(1_000_900_000, "pair:A/B", 400), 102.0)
     assert state.ticks_per_second(102.0) == pytest.approx(1000 / 2.0)
     assert state.ticks_per_second(102.0 + RATE_WINDOW + 1) == 0
 
 
 def test_snapshot_and_replayed_messages_are_not_live_flow():
-    state = MonitorState(URL)
-    state.apply({"type": "snapshot", "channel": "metrics", "count": 2}, 100.0)
-    state.apply(metrics_message(1_000_000_000, "pair:A/B", 600), 100.0)
-    state.apply(metrics_message(1_000_900_000, "pair:A/B", 600), 100.0)
+    state = ThroughClient(URL)
+    state.receive(snapshot_header("metrics", 2), 100.0)
+    state.receive(metrics_message(1_000_000_000, "pair:A/B", 600), 100.0)
+    state.receive(metrics_message(1_000_900_000, "pair:A/B", 600), 100.0)
     assert state.ticks_per_second(100.0) == 0
-    state.apply(metrics_message(1_001_800_000, "pair:A/B", 300), 101.0)
+    state.receive(metrics_message(1_001_800_000, "pair:A/B", 300), 101.0)
     assert state.ticks_per_second(101.0) == 300
 
 
 def test_signals_per_second_count_new_ids_only():
-    state = MonitorState(URL)
+    state = ThroughClient(URL)
     for second, message in enumerate(data_messages("signal")[:5]):
-        state.apply(message, 100.0 + second)
-        state.apply(message, 100.0 + second)
+        state.receive(message, 100.0 + second)
+        state.receive(message, 100.0 + second)
     assert state.signals_per_second(104.0) == pytest.approx(5 / 4.0)
 
 
@@ -191,7 +209,7 @@ def test_a_refused_connection_reads_cannot_connect_and_retrying():
 
 
 def test_a_lost_connection_reads_reconnecting_and_data_marks_it_live():
-    state = MonitorState(URL)
+    state = ThroughClient(URL)
     state.on_status(f"connected to {URL}")
     state.on_status("disconnected (gateway closed the connection); retrying in 1.3 s")
     assert state.connection.describe() == (
@@ -199,13 +217,13 @@ def test_a_lost_connection_reads_reconnecting_and_data_marks_it_live():
     )
     state.on_status("something the client says in a later version")
     assert state.connection.describe().startswith(f"reconnecting to {URL}, retrying")
-    state.apply(metrics_of("pair:IWM/QQQ")[-1], 0.0)
+    state.receive(metrics_of("pair:IWM/QQQ")[-1], 0.0)
     assert state.connection.phase == "live"
 
 
 def test_a_shutdown_notice_shows_until_the_next_status():
     state = fed()
-    state.apply({"type": "shutdown", "code": 1012, "message": "restarting"}, 0.0)
+    state.receive({"type": "shutdown", "code": 1012, "message": "restarting"}, 0.0)
     assert "gateway stopping: restarting" in state.connection.describe()
     state.on_status("disconnected (gateway closed the connection); retrying in 0.2 s")
     assert "stopping" not in state.connection.describe()
@@ -250,9 +268,9 @@ def test_a_breadth_thrust_is_remembered_in_bars():
     later["data"]["ts"] += 2 * 900_000_000
     later["data"]["bars"] += 2
     later["data"]["group"]["zweig_thrust"] = False
-    state.apply(thrust, 0.0)
+    state.receive(thrust, 0.0)
     assert state.groups["small_caps"].bars_since_thrust == 0
-    state.apply(later, 0.0)
+    state.receive(later, 0.0)
     assert state.groups["small_caps"].bars_since_thrust == 2
 
 

@@ -19,7 +19,7 @@ from monitor.widgets import (
     StatusLine,
     fit_columns,
 )
-from tests.fixtures.recorded import URL, recorded_messages, sent_at
+from tests.fixtures.recorded import URL, ThroughClient, recorded_messages, sent_at
 
 CONFIGURED = ["IWM/QQQ", "small_caps/mega_cap_tech", "RSP/SPY"]
 GROUP_PAIRS = ["small_caps/SPY", "mega_cap_tech/SPY"]
@@ -36,11 +36,11 @@ class Harness(App[None]):
         yield from self.widgets
 
 
-def fed() -> MonitorState:
-    state = MonitorState(URL)
+def fed() -> ThroughClient:
+    state = ThroughClient(URL)
     state.on_status(f"connected to {URL}")
     for message in recorded_messages():
-        state.apply(message, sent_at(message) or 0.0)
+        state.receive(message, sent_at(message) or 0.0)
     return state
 
 
@@ -131,7 +131,7 @@ async def test_breadth_table_marks_a_thrust_and_counts_bars_since():
     thrust = copy.deepcopy(message)
     thrust["data"].update(ts=thrust["data"]["ts"] + 900_000_000, bars=thrust["data"]["bars"] + 1)
     thrust["data"]["group"]["zweig_thrust"] = True
-    state.apply(thrust, 0.0)
+    state.receive(thrust, 0.0)
     table = BreadthTable()
     async with Harness(table).run_test(size=(80, 6)) as pilot:
         table.show(state.visible_groups(), None)
@@ -140,7 +140,7 @@ async def test_breadth_table_marks_a_thrust_and_counts_bars_since():
         later = copy.deepcopy(thrust)
         later["data"].update(ts=later["data"]["ts"] + 900_000_000, bars=later["data"]["bars"] + 1)
         later["data"]["group"]["zweig_thrust"] = False
-        state.apply(later, 0.0)
+        state.receive(later, 0.0)
         table.show(state.visible_groups(), None)
         await pilot.pause()
         assert cells(table, "small_caps")["thrust"] == "1 bars ago"
