@@ -10,10 +10,10 @@ of the same frame go on, and nothing stops the agent.
 
 State survives a crash or a rebalance without a state store: when a partition's
 messages do not continue where this process left off (first message after start or
-after an assignment), the state is rebuilt from the last frame this stage published
-for the partition on ``rotation.bars`` and the tick messages from that frame's
-``replay_from`` offset on (see :mod:`agents.analytics.tick_partition`), passed
-through the same checks.
+after an assignment), this agent reads ``rotation.bars`` and the partition's tick
+messages and :class:`agents.recovery.BarRecovery` rebuilds the state from them: from
+the last frame this stage published for the partition and the tick messages from that
+frame's ``replay_from`` offset on, passed through the same checks.
 """
 
 from __future__ import annotations
@@ -25,23 +25,16 @@ from collections.abc import Iterable
 from typing import Any
 
 import faust
-import msgspec
 
-from agents.analytics.tick_checks import (
-    DecodedMessage,
-    Rejection,
-    TickGate,
-    decode_message,
-    when,
-)
+from agents.analytics.tick_checks import DecodedMessage, Rejection, decode_message, when
 from agents.analytics.tick_partition import TickPartition
 from agents.analytics.universe import Universe
 from agents.deadletters import DeadLetterCounts, dead_letter
+from agents.recovery import BarRecovery, BarState, produced_at_us
 from agents.topic_reader import read_partition
-from streams.codec import decode_bar_frame, encode
+from streams.codec import encode
 from streams.kafka import Settings
 from streams.partitioning import partitioner
-from streams.records import BarFrame
 
 log = logging.getLogger("rotation.bars")
 
@@ -61,65 +54,33 @@ def producer_of(headers: Any) -> str:
     return "unknown"
 
 
-def produced_at_us(timestamp_ms: float | None) -> int:
-    """When a message was produced, in microseconds: its Kafka timestamp (milliseconds),
-    or this worker's clock when it has none. Recovery reads the same timestamps, so the
-    checks decide the same way when state is rebuilt."""
-    if timestamp_ms is None or timestamp_ms <= 0:
-        return time.time_ns() // 1000
-    return round(timestamp_ms) * 1000
-
-
 def register(
     app: faust.App, universe: Universe, topics: dict[str, faust.TopicT], settings: Settings
 ) -> None:
-    states: dict[int, TickPartition] = {}
-    gates: dict[int, TickGate] = {}
+    states: dict[int, BarState] = {}
     TICKS, BARS = universe.topics.ticks, universe.topics.bars
     out, deadletters = topics[BARS.name], topics[universe.topics.deadletter.name]
-    partition_of = partitioner(TICKS.partitions)
+    recovery = BarRecovery(universe, partitioner(TICKS.partitions))
     client = settings.kafka_kwargs()
     counts = DeadLetterCounts(log)
 
-    def fresh(partition: int) -> tuple[TickPartition, TickGate]:
-        state = TickPartition(
-            partition, universe.bar_seconds, universe.allowed_lateness_seconds, universe.symbol
-        )
-        gate = TickGate(partition, partition_of, universe.symbols, universe.ticks)
-        return state, gate
-
-    async def recover(partition: int, first_offset: int) -> tuple[TickPartition, TickGate]:
-        state, gate = fresh(partition)
+    async def recover(partition: int, first_offset: int) -> BarState:
         if first_offset == 0:
-            return state, gate  # the partition's first message: nothing to rebuild
+            return recovery.fresh(partition)  # the partition's first message: nothing to rebuild
         started = time.monotonic()
-        last: BarFrame | None = None
-        replayed = 0
-        async for record in read_partition(client, BARS.name, 0):
-            try:
-                frame = decode_bar_frame(record.value or b"")
-            except (msgspec.DecodeError, msgspec.ValidationError):
-                continue
-            if frame.partition == partition and frame.source_offset < first_offset:
-                state.replay_frame(frame)
-                last = frame
-        replay_from = 0 if last is None else state.restore(last)
-        gate.restore(state.bars.watermark)
-        async for record in read_partition(
-            client, TICKS.name, partition, replay_from, first_offset
-        ):
-            message = decode_message(record.value)
-            ticks, _ = gate.check(message, produced_at_us(record.timestamp))
-            state.apply(ticks, record.offset)
-            replayed += 1
-        log.info(
-            "partition %d: state rebuilt from %s and %d tick messages in %.2f s",
+        state = await recovery.rebuild(
             partition,
-            "no frame" if last is None else f"the frame of offset {last.source_offset}",
-            replayed,
+            first_offset,
+            read_partition(client, BARS.name, 0),
+            lambda start: read_partition(client, TICKS.name, partition, start, first_offset),
+        )
+        log.info(
+            "partition %d: state rebuilt from %s in %.2f s",
+            partition,
+            state.rebuilt_from(),
             time.monotonic() - started,
         )
-        return state, gate
+        return state
 
     async def reject(rejections: list[Rejection], partition: int, offset: int) -> None:
         by_reason: dict[str, list[Rejection]] = defaultdict(list)
@@ -161,8 +122,8 @@ def register(
             message = event.message
             partition, offset = message.partition, message.offset
             if partition not in states or states[partition].offset != offset - 1:
-                states[partition], gates[partition] = await recover(partition, offset)
-            state, gate = states[partition], gates[partition]
+                states[partition] = await recover(partition, offset)
+            state, gate = states[partition].partition, states[partition].gate
             timestamp = message.timestamp
             decoded = decode_message(event.value, producer_of(message.headers))
             ticks, refused = gate.check(

@@ -5,10 +5,11 @@ through the :class:`RotationEngine`, and sends every snapshot to ``rotation.metr
 and every signal to ``rotation.signals``, both keyed by subject (a consumer can
 compact by key); signals carry content-derived ids to deduplicate on.
 
-After a restart or a rebalance the state is rebuilt by replaying ``rotation.bars``
-from its start up to the first message this process receives, without sending
-anything: the engine is a pure function of its input, so the rebuilt state equals
-the lost one, and any output sent twice carries the same content and ids.
+After a restart or a rebalance this agent reads ``rotation.bars`` from its start up to
+the first message this process receives, and :class:`agents.recovery.RotationRecovery`
+rebuilds the state from those messages without sending anything: the engine is a pure
+function of its input, so the rebuilt state equals the lost one, and any output sent
+twice carries the same content and ids.
 """
 
 from __future__ import annotations
@@ -19,33 +20,15 @@ import time
 import faust
 import msgspec
 
-from agents.analytics.rotation import RotationEngine
 from agents.analytics.universe import Universe
-from agents.analytics.watermarks import IntervalMerger
 from agents.deadletters import dead_letter
+from agents.recovery import RotationRecovery, RotationStage
 from agents.topic_reader import read_partition
 from streams.codec import decode_bar_frame, encode
 from streams.kafka import Settings
-from streams.partitioning import partition_for
-from streams.records import BarFrame
+from streams.partitioning import partitioner
 
 log = logging.getLogger("rotation.signals")
-
-
-class RotationStage:
-    """The merger and the engine, and the offset of the last bars message applied."""
-
-    def __init__(self, universe: Universe) -> None:
-        self.merger = IntervalMerger(
-            {partition_for(s, universe.topics.ticks.partitions) for s in universe.symbols}
-        )
-        self.engine = RotationEngine(universe)
-        self.offset = -1
-
-    def apply(self, frame: BarFrame, offset: int):
-        self.offset = offset
-        for end, bars in self.merger.add(frame):
-            yield self.engine.on_interval(end, bars)
 
 
 def register(
@@ -55,25 +38,21 @@ def register(
     metrics, signals = topics[universe.topics.metrics.name], topics[universe.topics.signals.name]
     deadletters = topics[universe.topics.deadletter.name]
     client = settings.kafka_kwargs()
+    recovery = RotationRecovery(universe, partitioner(universe.topics.ticks.partitions))
     stages: dict[int, RotationStage] = {}
 
     async def recover(partition: int, first_offset: int) -> RotationStage:
+        if first_offset == 0:
+            return recovery.fresh()
         started = time.monotonic()
-        stage = RotationStage(universe)
-        async for record in read_partition(client, BARS.name, partition, 0, first_offset):
-            try:
-                frame = decode_bar_frame(record.value or b"")
-            except (msgspec.DecodeError, msgspec.ValidationError):
-                stage.offset = record.offset
-                continue
-            for _ in stage.apply(frame, record.offset):
-                pass
-        if first_offset:
-            log.info(
-                "rotation state rebuilt from %d bar messages in %.2f s",
-                first_offset,
-                time.monotonic() - started,
-            )
+        stage, count = await recovery.rebuild(
+            read_partition(client, BARS.name, partition, 0, first_offset)
+        )
+        log.info(
+            "rotation state rebuilt from %d bar messages in %.2f s",
+            count,
+            time.monotonic() - started,
+        )
         return stage
 
     @app.agent(topics[BARS.name], name="rotation")
@@ -86,7 +65,7 @@ def register(
             try:
                 frame = decode_bar_frame(event.value or b"")
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                stage.offset = message.offset
+                stage.skip(message.offset)
                 await deadletters.send(
                     key=b"invalid",
                     value=dead_letter(

@@ -12,7 +12,11 @@ price. Each slot becomes one :class:`TickFrame` per tick partition.
 to their explicit partitions, and records for every frame the wall time
 (``time.time()``) at which the broker acknowledged it, the partition and the largest
 event time in it: what :mod:`benchmarks.latency` needs to say which append caused
-which interval to close.
+which interval to close. It does not write through the feeds' producer
+(:class:`streams.tick_producer.TickProducer`): that waits for every frame of a batch
+before the next batch, while this feed must send each slot on its schedule whatever the
+acknowledgement latency it measures; it keeps every frame's acknowledgement and waits
+for all of them before it returns.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from typing import Any
 
 import msgspec
 import psutil
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from agents.analytics.tick_checks import decode_message
@@ -34,6 +34,7 @@ from benchmarks.synthetic import Workload
 from rotation import processes
 from rotation.broker import embedded_broker
 from streams.admin import ensure_topics
+from streams.tick_producer import TickProducer
 from streams.topics import DEFAULT_TOPICS
 
 READY_LINE = "worker ready in"
@@ -208,23 +209,13 @@ def cpu_seconds(process: psutil.Process) -> float:
 
 
 async def produce_frames(bootstrap: str, payloads: list[tuple[int, bytes]]) -> dict[int, int]:
-    """Send every frame to its explicit partition; return end offsets per partition."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        client_id="bench-frame-producer",
-        linger_ms=5,
-        max_request_size=8 * MB,
-        acks=1,
-    )
+    """Send every frame to its explicit partition with the feeds' producer, each frame
+    acknowledged before this returns; return end offsets per partition."""
+    producer = TickProducer(bootstrap, client_id="bench-frame-producer", acks=1)
     await producer.start()
     try:
-        futures = [
-            await producer.send(DEFAULT_TOPICS.ticks.name, data, partition=partition)
-            for partition, data in payloads
-        ]
         ends: dict[int, int] = {}
-        for future in futures:
-            meta = await future
+        for meta in await producer.send_frames(payloads):
             ends[meta.partition] = max(ends.get(meta.partition, 0), meta.offset + 1)
         return ends
     finally:

@@ -8,8 +8,9 @@ every metrics snapshot and signal is written as a JSON line::
     {"type": "signal", "data": {...Signal...}}
 
 With ``--kafka`` the same ticks go to ``quotes.ticks`` of a running system instead,
-as :class:`TickFrame` messages per partition (as ``streams.feeds.sim`` sends them), paced
-by event time at ``--speed`` event seconds per wall second (0: as fast as possible).
+as :class:`TickFrame` messages per partition, written by the producer every feed uses
+(:class:`streams.tick_producer.TickProducer`), paced by event time at ``--speed`` event
+seconds per wall second (0: as fast as possible).
 
 Bars become ticks that rebuild the same bar in the pipeline. A bar of interval I
 starting at t gives::
@@ -61,9 +62,8 @@ from rotation.replay_errors import ReplayError
 from rotation.replay_offline import replay_offline
 from rotation.replay_plan import ReplayPlan, check_bars, infer_bar_seconds
 from rotation.tabular import InputError, Table, read_table
-from streams.codec import frames_for
 from streams.kafka import KafkaSecurity
-from streams.partitioning import partition_for, partitioner
+from streams.partitioning import partitioner
 from streams.topics import DEFAULT_TOPICS, TopicSpec
 from streams.units import MICROS, iso_from_micros
 
@@ -133,18 +133,12 @@ async def replay_kafka(
     security: KafkaSecurity | None = None,
 ) -> KafkaResult:
     """Send rows ``checkpoint.next_row:`` (less its ``skip_ticks``) to ``quotes.ticks``."""
-    from aiokafka import AIOKafkaProducer
     from aiokafka.errors import KafkaError
 
-    from streams.kafka import kafka_client_kwargs
+    from streams.tick_producer import TickProducer, TicksNotWritten
 
-    TICKS = ticks_topic
-    symbols = {str(s) for s in plan.table.symbols[plan.fed]}
-    partitions = {s: partition_for(s, TICKS.partitions) for s in symbols}
-    batch = max_ticks * TICKS.partitions
-    producer = AIOKafkaProducer(
-        **kafka_client_kwargs(bootstrap, security), linger_ms=5, max_request_size=8 * 1024 * 1024
-    )
+    batch = max_ticks * ticks_topic.partitions
+    producer = TickProducer(bootstrap, topic=ticks_topic, security=security, max_ticks=max_ticks)
     result = KafkaResult()
     origin: tuple[int, float] | None = None
     try:
@@ -171,12 +165,7 @@ async def replay_kafka(
                             async with asyncio.timeout(min(max(wait, 0.001), 0.2)):
                                 await stop.wait()
                         continue
-                frames = frames_for(ticks[pos:end], max_ticks, partitions)
-                sent = [
-                    await producer.send(TICKS.name, frame, partition=partition)
-                    for partition, frame in frames
-                ]
-                await asyncio.gather(*sent)
+                frames = await producer.send(ticks[pos:end])
                 result.ticks += end - pos
                 result.frames += len(frames)
                 if advance is not None:
@@ -190,14 +179,13 @@ async def replay_kafka(
         checkpoint.done = True
         checkpoint.save()
         return result
-    except KafkaError as exc:
+    except (KafkaError, TicksNotWritten) as exc:
         raise ReplayError(
             f"sending to {bootstrap} failed at row {checkpoint.next_row}: {exc}; "
             f"continue with --resume (checkpoint {checkpoint.path})"
         ) from None
     finally:
-        with contextlib.suppress(Exception):
-            await producer.stop()
+        await producer.stop()
 
 
 # The command.

@@ -102,7 +102,7 @@ async def test_a_batch_kafka_does_not_take_stops_the_feed_and_says_what_was_lost
             raise KafkaTimeoutError()
 
     producer = FrameProducer("127.0.0.1:1")
-    producer._producer = Refusing()  # type: ignore[assignment]
+    producer.producer._producer = Refusing()  # type: ignore[assignment]
     producer.add([Tick("MSFT", 1_000_000, 1.0), Tick("IWM", 2_000_000, 2.0)])
     with pytest.raises(KafkaSendFailed, match="2 ticks with event times 1970-01-01T00:00:01"):
         await producer.flush()

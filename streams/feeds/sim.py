@@ -1,9 +1,11 @@
 """The simulator feed: paces simulated ticks by trading time and produces frames.
 
 Event time runs ``speed`` times faster than the wall clock (nights and weekends are
-skipped). Every ``FLUSH_SECONDS`` of wall time the ticks that became due are grouped
-by partition (``streams.partitioning``) and sent as one :class:`TickFrame`
-per partition (split at ``frame_max_ticks``), to that explicit partition.
+skipped). Every ``FLUSH_SECONDS`` of wall time the ticks that became due are written
+with the one tick producer (:class:`streams.tick_producer.TickProducer`): one
+:class:`TickFrame` per partition (split at ``frame_max_ticks``), to that explicit
+partition, and the feed goes on only once the broker acknowledged them, so the count it
+reports is the count written.
 """
 
 from __future__ import annotations
@@ -13,14 +15,12 @@ import logging
 import time
 
 import numpy as np
-from aiokafka import AIOKafkaProducer
 
 from streams.broker_watch import BrokerWatch
-from streams.codec import encode
 from streams.feeds.simulator import SessionTicks, SimulatedMarket, Simulator
-from streams.kafka import KafkaSecurity, kafka_client_kwargs
-from streams.partitioning import partition_for
-from streams.records import Tick, TickFrame
+from streams.kafka import KafkaSecurity
+from streams.records import Tick
+from streams.tick_producer import TickProducer
 from streams.topics import DEFAULT_TOPICS, TopicSpec
 
 log = logging.getLogger("rotation.feed")
@@ -28,43 +28,27 @@ log = logging.getLogger("rotation.feed")
 FLUSH_SECONDS = 0.02
 
 
-def frames_of(
-    session: SessionTicks,
-    lo: int,
-    hi: int,
-    symbols: list[str],
-    partitions: np.ndarray,
-    max_ticks: int,
-) -> list[tuple[int, bytes]]:
-    """Encode ticks ``lo:hi`` of a session as (partition, frame bytes), time-ordered."""
-    out: list[tuple[int, bytes]] = []
-    sym = session.symbol[lo:hi]
-    part = partitions[sym]
-    ts, price, size = session.ts[lo:hi], session.price[lo:hi], session.size[lo:hi]
-    for p in np.unique(part):
-        idx = np.flatnonzero(part == p)
-        for chunk in range(0, idx.size, max_ticks):
-            sel = idx[chunk : chunk + max_ticks]
-            ticks = [
-                Tick(
-                    symbol=symbols[s],
-                    ts=t,
-                    price=px,
-                    size=sz,
-                    bid=round(px - 0.01, 2) if px > 0.02 else None,
-                    ask=round(px + 0.01, 2),
-                    source="sim",
-                )
-                for s, t, px, sz in zip(
-                    sym[sel].tolist(),
-                    ts[sel].tolist(),
-                    price[sel].tolist(),
-                    size[sel].tolist(),
-                    strict=True,
-                )
-            ]
-            out.append((int(p), encode(TickFrame(ticks=ticks))))
-    return out
+def ticks_of(session: SessionTicks, lo: int, hi: int, symbols: list[str]) -> list[Tick]:
+    """Ticks ``lo:hi`` of a session, in the session's (event-time) order."""
+    price = session.price[lo:hi].tolist()
+    return [
+        Tick(
+            symbol=symbols[s],
+            ts=t,
+            price=px,
+            size=sz,
+            bid=round(px - 0.01, 2) if px > 0.02 else None,
+            ask=round(px + 0.01, 2),
+            source="sim",
+        )
+        for s, t, px, sz in zip(
+            session.symbol[lo:hi].tolist(),
+            session.ts[lo:hi].tolist(),
+            price,
+            session.size[lo:hi].tolist(),
+            strict=True,
+        )
+    ]
 
 
 async def run_feed(
@@ -83,11 +67,8 @@ async def run_feed(
     ``speed`` <= 0 means as fast as possible.
     """
     sim = Simulator(universe, seed)
-    partitions = np.array([partition_for(s, ticks_topic.partitions) for s in sim.symbols])
     max_ticks = universe.simulator.frame_max_ticks
-    producer = AIOKafkaProducer(
-        **kafka_client_kwargs(bootstrap, security), linger_ms=5, max_request_size=8 * 1024 * 1024
-    )
+    producer = TickProducer(bootstrap, topic=ticks_topic, security=security, max_ticks=max_ticks)
     await producer.start()
     watch = asyncio.create_task(BrokerWatch(bootstrap, "feed", security).run())
     sent = 0
@@ -108,10 +89,7 @@ async def run_feed(
                         continue
                 else:
                     hi = min(lo + max_ticks * ticks_topic.partitions, session.ts.size)
-                for partition, frame in frames_of(
-                    session, lo, hi, sim.symbols, partitions, max_ticks
-                ):
-                    await producer.send(ticks_topic.name, frame, partition=partition)
+                await producer.send(ticks_of(session, lo, hi, sim.symbols))
                 sent += hi - lo
                 lo = hi
                 await asyncio.sleep(FLUSH_SECONDS if speed > 0 else 0)
