@@ -107,10 +107,10 @@ class History:
             message = SignalMessage(
                 channel.name,
                 channel.seq,
-                data,
+                data,  # type: ignore[arg-type]  # the record encoded once, as msgspec.Raw
                 epoch,
                 signal.ts,
-                emit_ts,  # type: ignore[arg-type]
+                emit_ts,
             )
             entry = Entry(
                 channel.seq,
@@ -139,10 +139,10 @@ class History:
             message = MetricsMessage(
                 channel.name,
                 channel.seq,
-                data,
+                data,  # type: ignore[arg-type]  # the record encoded once, as msgspec.Raw
                 epoch,
                 snapshot.ts,
-                emit_ts,  # type: ignore[arg-type]
+                emit_ts,
             )
             entry = Entry(
                 channel.seq,

@@ -24,6 +24,7 @@ import http
 import logging
 import time
 from collections import Counter
+from typing import Any
 
 import msgspec
 from websockets.asyncio.server import ServerConnection, serve
@@ -387,7 +388,7 @@ class Gateway:
         ]
         last = self.reader.last_record_at
         queued = sum(len(c.outbox) for c in self.clients)
-        gauges = {
+        gauges: dict[str, tuple[str, list[tuple[dict[str, str], float]]]] = {
             "connections": ("Open websocket connections.", [({}, len(self.clients))]),
             "subscriptions": (
                 "Channel subscriptions over all connections.",
@@ -445,7 +446,8 @@ class Gateway:
                 self.port = next(iter(server.sockets)).getsockname()[1]
                 log.info("gateway listening on ws://%s:%d/ws", s.host, self.port)
                 print(f"gateway listening on ws://{s.host}:{self.port}/ws", flush=True)
-                done, _ = await asyncio.wait({reader, stop}, return_when=asyncio.FIRST_COMPLETED)
+                either: set[asyncio.Future[Any]] = {reader, stop}
+                done, _ = await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
                 if reader in done:
                     reader.result()
                     return
