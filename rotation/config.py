@@ -19,10 +19,10 @@ from typing import Any
 
 from agents.analytics.breadth import BreadthParams
 from agents.analytics.rrg import RRGParams
-from agents.analytics.signal_rules import RegimeParams, SignalParams
+from agents.analytics.rules.rotation_regime import RegimeParams
 from agents.analytics.symbols import SymbolParams
 from agents.analytics.tick_checks import TickRules
-from agents.analytics.universe import PairSpec, RelativeStrengthParams, Universe
+from agents.analytics.universe import PairSpec, RelativeStrengthParams, SignalParams, Universe
 from rotation.config_source import (
     DEFAULT_CONFIG_NAME,
     ConfigError,

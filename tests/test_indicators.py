@@ -103,3 +103,25 @@ def test_sma_10_published_example():
     values = [sma.update(x) for x in closes]
     assert values[:9] == [None] * 9
     assert [round(v, 2) for v in values[9:]] == [22.22, 22.21, 22.23, 22.26, 22.30, 22.42]
+
+
+@settings(max_examples=100, deadline=None)
+@given(prices, lengths)
+def test_every_indicator_has_value_initialized_and_reset(xs, n):
+    """The common surface: ``initialized`` once the window is full (SMA, rolling) or a
+    value exists (EMA); ``reset()`` gives back a new indicator, which the same inputs
+    lead to the same values again."""
+    for make, warm_up in (
+        (lambda: Sma(n), n),
+        (lambda: Ema.span(n), 1),
+        (lambda: RollingStats(n), n),
+        (lambda: RollingExtremes(n), n),
+    ):
+        indicator, fresh = make(), make()
+        first = [indicator.update(x) for x in xs]
+        assert indicator.initialized == (len(xs) >= warm_up)
+        assert indicator.value == first[-1]
+        indicator.reset()
+        assert not indicator.initialized
+        assert indicator.value == fresh.value
+        assert [indicator.update(x) for x in xs] == first

@@ -8,7 +8,8 @@ import math
 import pytest
 
 from agents.analytics.rrg import RelativeRotation
-from agents.analytics.signal_rules import (
+from agents.analytics.rules import (
+    RULES,
     BreadthDivergence,
     BreadthThrust,
     Fired,
@@ -16,7 +17,9 @@ from agents.analytics.signal_rules import (
     RotationRegime,
     RrgQuadrantChange,
     RsBreakout,
+    Subject,
 )
+from rotation.config import load_universe
 
 
 def fired(outputs: list[Fired | None]) -> list[tuple[int, Fired]]:
@@ -400,3 +403,99 @@ def test_regime_params_default_to_analytics_md():
     assert (p.long_bars, p.long_return_pp, p.streak_bars, p.exit_bars) == (21, 8.0, 7, 3)
     with pytest.raises(ValueError, match="exit_bars"):
         RegimeParams(exit_bars=0)
+
+
+# the common interface: initialized, reset, window_bars, configure
+
+
+def test_reset_makes_every_rule_behave_as_a_new_one():
+    cases = [
+        (
+            lambda: RsBreakout("IWM/QQQ", cooldown_bars=3),
+            [(z,) for z in [3.5, 0.5, 3.2, -3.4, 0.2]],
+        ),
+        (lambda: RrgQuadrantChange("IWM", 1), [LEADING, WEAKENING, LAGGING, IMPROVING, LEADING]),
+        (lambda: BreadthThrust("g", 2), [(t, 0.7) for t in [False, True, False, True, True]]),
+        (
+            lambda: BreadthDivergence("g", 3, 0),
+            list(zip(rally(8), [1.0, 2.0, 3.0, 2.5, 2.0, 1.5, 1.0, 0.5], strict=True)),
+        ),
+    ]
+    for make, inputs in cases:
+        rule, fresh = make(), make()
+        first = [rule.update(*x) for x in inputs]
+        assert any(f is not None for f in first), type(rule).__name__
+        rule.reset()
+        assert not rule.initialized
+        assert rule.to_state() == fresh.to_state()
+        assert [rule.update(*x) for x in inputs] == first
+
+
+def test_regime_reset_forgets_the_held_regime():
+    pair = flat_pair()
+    assert any(pair.trend(30, 1.0, quadrant="leading", small=True))
+    assert pair.rule.grade is not None and pair.rule.initialized
+    pair.rule.reset()
+    assert pair.rule.grade is None and pair.rule.label is None and not pair.rule.initialized
+    assert pair.rule.to_state() == RotationRegime("IWM/QQQ").to_state()
+
+
+def test_initialized_once_the_warm_up_is_over():
+    breakout = RsBreakout("IWM/QQQ")
+    breakout.update(None)
+    assert not breakout.initialized
+    breakout.update(0.5)
+    assert breakout.initialized
+    quadrant = RrgQuadrantChange("IWM", 2)
+    quadrant.update(*LEADING)
+    assert not quadrant.initialized  # not settled yet
+    quadrant.update(*LEADING)
+    assert quadrant.initialized
+    divergence = BreadthDivergence("g", lookback_bars=3)
+    for i, level in enumerate(rally(3)):
+        assert not divergence.initialized, i
+        divergence.update(level, 1.0)
+    assert divergence.initialized
+
+
+def test_each_rule_configures_itself_from_the_configuration():
+    universe = load_universe()
+    by_name = {spec.name: spec for spec in universe.all_pairs()}
+    regime_pair = next(spec for spec in universe.pairs if spec.regime)
+    symbol_pair = next(s for s in by_name.values() if s.origin == "symbol_vs_benchmark")
+    group = next(iter(universe.groups))
+
+    def kinds(subject: Subject) -> list[str]:
+        return [r.kind for r in (rule.configure(subject, universe) for rule in RULES) if r]
+
+    assert kinds(Subject(regime_pair.name, regime_pair)) == [
+        "rs_crossover",
+        "rs_breakout",
+        "rrg_quadrant",
+        "rotation_regime",
+    ]
+    # Quadrant signals of symbol vs benchmark pairs are off in the shipped file.
+    assert universe.signals.symbol_quadrant_signals is False
+    assert kinds(Subject(symbol_pair.name, symbol_pair)) == ["rs_crossover", "rs_breakout"]
+    assert kinds(Subject(group)) == ["breadth_thrust", "breadth_divergence"]
+
+    # Each rule's window comes from its own parameters.
+    rules = {
+        r.kind: r
+        for rule in RULES
+        for r in (
+            rule.configure(Subject(regime_pair.name, regime_pair), universe),
+            rule.configure(Subject(group), universe),
+        )
+        if r is not None
+    }
+    assert {kind: rule.window_bars for kind, rule in rules.items()} == {
+        "rs_crossover": universe.relative_strength.sma_bars,
+        "rs_breakout": universe.relative_strength.zscore_bars,
+        "rrg_quadrant": universe.rrg.m,
+        "breadth_thrust": universe.breadth.zweig_window,
+        "breadth_divergence": universe.signals.divergence_lookback_bars,
+        "rotation_regime": universe.regime.long_bars,
+    }
+    assert rules["rs_crossover"].subject == f"pair:{regime_pair.name}"
+    assert rules["breadth_thrust"].subject == f"group:{group}"

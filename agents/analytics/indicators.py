@@ -1,7 +1,11 @@
 """Incremental building blocks: SMA, EMA, rolling mean/sd, rolling max/min.
 
-Each is fed one value per bar with ``update(x)`` and returns its current value
-(``None`` while warming up). Conventions, stated once for every user:
+Every indicator has the same small surface (:class:`Indicator`, after the base
+indicator of nautilus_trader, ``indicators/base/indicator.pyx``): ``update(x)`` with
+one bar's input returns the current value, ``value`` holds it (``None`` while
+warming up), ``initialized`` says whether the warm-up is over, and ``reset()``
+returns the indicator to its freshly built state. Conventions, stated once for
+every user:
 
 - SMA_n: arithmetic mean of the last n values; None until n values were seen.
 - EMA with smoothing alpha (``Ema.span(n)``: alpha = 2 / (n + 1)), seeded with the
@@ -20,6 +24,29 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from typing import Any, Protocol
+
+
+class Indicator(Protocol):
+    """What every indicator offers: fed one value per bar, it keeps its current value."""
+
+    def update(self, x: float) -> Any:
+        """Add one bar's input; return the current value."""
+        ...
+
+    @property
+    def value(self) -> Any:
+        """The current value (``None`` while warming up)."""
+        ...
+
+    @property
+    def initialized(self) -> bool:
+        """True once enough inputs were seen for a value."""
+        ...
+
+    def reset(self) -> None:
+        """Forget every input: back to the state of a new indicator."""
+        ...
 
 
 class Sma:
@@ -31,6 +58,14 @@ class Sma:
         self.n = n
         self.window: deque[float] = deque(maxlen=n)
         self.value: float | None = None
+
+    @property
+    def initialized(self) -> bool:
+        return len(self.window) == self.n
+
+    def reset(self) -> None:
+        self.window.clear()
+        self.value = None
 
     def update(self, x: float) -> float | None:
         self.window.append(x)
@@ -54,7 +89,15 @@ class Ema:
         if not 0 < alpha <= 1:
             raise ValueError("EMA alpha must be in (0, 1]")
         self.alpha = alpha
+        self.seed = seed
         self.value: float | None = seed
+
+    @property
+    def initialized(self) -> bool:
+        return self.value is not None
+
+    def reset(self) -> None:
+        self.value = self.seed
 
     @classmethod
     def span(cls, n: int, seed: float | None = None) -> Ema:
@@ -81,6 +124,18 @@ class RollingStats:
             raise ValueError("rolling statistics need n >= 2")
         self.n = n
         self.window: deque[float] = deque(maxlen=n)
+
+    @property
+    def value(self) -> tuple[float | None, float | None]:
+        """(mean, sd) of the window; (None, None) while warming up."""
+        return self.mean_sd()
+
+    @property
+    def initialized(self) -> bool:
+        return len(self.window) == self.n
+
+    def reset(self) -> None:
+        self.window.clear()
 
     def update(self, x: float) -> tuple[float | None, float | None]:
         self.window.append(x)
@@ -124,6 +179,21 @@ class RollingExtremes:
         self._count = 0
         self._highs: deque[tuple[int, float]] = deque()
         self._lows: deque[tuple[int, float]] = deque()
+
+    @property
+    def value(self) -> tuple[float | None, float | None]:
+        """(high, low) of the window, the last value included; (None, None) when empty."""
+        return self.previous()
+
+    @property
+    def initialized(self) -> bool:
+        return len(self.window) == self.n
+
+    def reset(self) -> None:
+        self.window.clear()
+        self._count = 0
+        self._highs.clear()
+        self._lows.clear()
 
     def update(self, x: float) -> tuple[float, float]:
         self.window.append(x)

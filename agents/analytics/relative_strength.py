@@ -16,12 +16,9 @@ included, with the sample standard deviation (ddof = 1, as pandas ``rolling().st
 it is None until N returns exist (N + 1 bars) and when sd = 0. The streak is 0 on
 the first bar and on any bar with rho_1 <= 0 (a tie breaks the streak).
 
-Crossover with hysteresis: the state turns *above* only when R_t > SMA (1 + h/100)
-and *below* only when R_t < SMA (1 - h/100); inside the band the state holds, so
-noise around the average does not flap. The first state after warm-up is taken
-silently; each later flip is a signal, unless fewer than ``cooldown`` bars have
-passed since the previous signal, in which case the flip waits (it is delayed, never
-dropped: it fires on the first bar after the cooldown where the condition holds).
+The line's state above or below its SMA, with hysteresis, and its crossovers come
+from :class:`agents.analytics.rules.rs_crossover.CrossoverDetector` (the rule's
+module states them).
 """
 
 from __future__ import annotations
@@ -29,11 +26,12 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from agents.analytics.indicators import RollingStats, Sma
+from agents.analytics.rules.rs_crossover import Crossover, CrossoverDetector, State
 
-State = Literal["above", "below"]
+__all__ = ["Crossover", "RSPoint", "RelativeStrength", "State"]
 
 
 @dataclass(frozen=True)
@@ -48,18 +46,6 @@ class RSPoint:
     log_return: float | None = None
     zscore: float | None = None
     streak: int = 0
-
-
-@dataclass(frozen=True)
-class Crossover:
-    """R crossed its moving average (beyond the hysteresis band)."""
-
-    direction: Literal["up", "down"]
-    rs: float
-    sma: float
-    vs_sma_pct: float
-    window_start_index: int
-    bars_since_previous: int | None
 
 
 class RelativeStrength:
@@ -81,17 +67,20 @@ class RelativeStrength:
         self.sma_bars = sma_bars
         self.change_bars = change_bars
         self.hysteresis_pct = hysteresis_pct
-        self.band = hysteresis_pct / 100.0
         self.cooldown_bars = cooldown_bars
         self.zscore_bars = zscore_bars
         self._sma = Sma(sma_bars)
         # change_bars >= 1, so the previous R (for rho_1) is always history[-1].
         self._history: deque[float] = deque(maxlen=change_bars + 1)
         self._log_returns = RollingStats(zscore_bars)
-        self.state: State | None = None
+        self._crossover = CrossoverDetector(sma_bars, hysteresis_pct, cooldown_bars)
         self.streak = 0
         self.bars = 0
-        self._last_signal_bar: int | None = None
+
+    @property
+    def state(self) -> State | None:
+        """R above or below its SMA, with hysteresis (None before the first state)."""
+        return self._crossover.state
 
     def update(self, numerator: float, denominator: float) -> tuple[RSPoint, Crossover | None]:
         """Add one bar's prices of both legs; return the point and a crossover, if any."""
@@ -109,35 +98,9 @@ class RelativeStrength:
         if len(self._history) == self.change_bars + 1:
             change = (rs / self._history[0] - 1.0) * 100.0
         vs_sma = None if sma is None else (rs / sma - 1.0) * 100.0
-        crossover = None if sma is None else self._cross(rs, sma)
+        crossover = None if sma is None else self._crossover.update(self.bars, rs, sma)
         point = RSPoint(rs, sma, vs_sma, change, self.state, log_return, zscore, self.streak)
         return point, crossover
-
-    def _cross(self, rs: float, sma: float) -> Crossover | None:
-        if rs > sma * (1.0 + self.band):
-            wanted: State | None = "above"
-        elif rs < sma * (1.0 - self.band):
-            wanted = "below"
-        else:
-            wanted = None
-        if wanted is None or wanted == self.state:
-            return None
-        if self.state is None:
-            self.state = wanted
-            return None
-        since = None if self._last_signal_bar is None else self.bars - self._last_signal_bar
-        if since is not None and since < self.cooldown_bars:
-            return None
-        self.state = wanted
-        self._last_signal_bar = self.bars
-        return Crossover(
-            "up" if wanted == "above" else "down",
-            rs,
-            sma,
-            (rs / sma - 1.0) * 100.0,
-            self.bars - self.sma_bars,
-            since,
-        )
 
     def to_state(self) -> dict[str, Any]:
         """Plain JSON-able data, parameters included, from which :meth:`from_state`
@@ -154,7 +117,7 @@ class RelativeStrength:
             "state": self.state,
             "streak": self.streak,
             "bars": self.bars,
-            "last_signal_bar": self._last_signal_bar,
+            "last_signal_bar": self._crossover.last_signal_bar,
         }
 
     @classmethod
@@ -170,9 +133,9 @@ class RelativeStrength:
         rs._sma.restore([float(x) for x in state["sma"]])
         rs._history.extend(float(x) for x in state["history"])
         rs._log_returns.restore([float(x) for x in state["log_returns"]])
-        rs.state = state["state"]
+        rs._crossover.state = state["state"]
         rs.streak = int(state["streak"])
         rs.bars = int(state["bars"])
         last = state["last_signal_bar"]
-        rs._last_signal_bar = None if last is None else int(last)
+        rs._crossover.last_signal_bar = None if last is None else int(last)
         return rs

@@ -7,11 +7,12 @@ For each complete interval, in order:
 2. each pair's relative strength (:class:`RelativeStrength`) and Relative Rotation
    Graph point (:class:`RelativeRotation`). A leg is a symbol (its last close,
    carried forward over intervals without a bar) or a group (its equal-weight index);
-3. the signal rules: RS crossover (in RelativeStrength), RS breakout, RRG quadrant
-   change, breadth thrust, breadth divergence and, for pairs with ``regime = true``,
-   the graded rotation regime, whose breadth confirmation for a side is: a breadth
-   thrust of that side's group within ``thrust_recent_bars``, or its % above SMA and
-   its A/D line both higher than ``confirm_bars`` intervals ago.
+3. the signal rules of :mod:`agents.analytics.rules`, each configured by itself for
+   each group and pair (``configure``) and fed the interval's inputs: the groups'
+   rules their breadth, the pairs' rules their RS and RRG points and the breadth
+   confirmation of each side, which is: a breadth thrust of that side's group within
+   ``thrust_recent_bars``, or its % above SMA and its A/D line both higher than
+   ``confirm_bars`` intervals ago. Each signal's window is its rule's ``window_bars``.
 
 Signal ids are derived from (kind, subject, direction, window end): a replay or a
 retry yields the same id.
@@ -21,18 +22,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
+from typing import Any
 
 from agents.analytics.breadth import GroupBreadth
-from agents.analytics.relative_strength import Crossover, RelativeStrength, RSPoint
+from agents.analytics.relative_strength import RelativeStrength, RSPoint
 from agents.analytics.rrg import RelativeRotation, RRGPoint
-from agents.analytics.signal_rules import (
-    BreadthDivergence,
-    BreadthThrust,
-    Fired,
-    RotationRegime,
-    RrgQuadrantChange,
-    RsBreakout,
-)
+from agents.analytics.rules import RULES
+from agents.analytics.rules.base import Fired, GroupInputs, PairInputs, SignalRule, Subject
 from agents.analytics.universe import PairSpec, Universe
 from streams.records import (
     Bar,
@@ -45,6 +41,9 @@ from streams.records import (
 )
 from streams.units import MICROS
 
+Verdict = tuple[SignalRule[Any], Fired]
+"""A rule's verdict with the rule that gave it (its window and emit order)."""
+
 
 def signal_id(kind: str, subject: str, direction: str, window_end: int) -> str:
     """Content-derived id: the same signal from a replay or a retry has the same id."""
@@ -52,31 +51,32 @@ def signal_id(kind: str, subject: str, direction: str, window_end: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def configured_rules(subject: Subject, universe: Universe) -> list[SignalRule[Any]]:
+    """The rules of :data:`agents.analytics.rules.RULES` the configuration turns on for
+    ``subject``, in that order."""
+    rules = [rule.configure(subject, universe) for rule in RULES if rule.scope == subject.scope]
+    return [rule for rule in rules if rule is not None]
+
+
 class GroupTracker:
-    """A group's breadth, its breadth signal rules and the history confirmation needs."""
+    """A group's breadth, its signal rules and the history confirmation needs."""
 
     def __init__(self, name: str, universe: Universe) -> None:
         caps = {s: universe.symbols[s].cap for s in universe.groups[name]}
         params = universe.signals
         self.name = name
         self.breadth = GroupBreadth(universe.groups[name], universe.breadth, caps)
-        self.thrust = BreadthThrust(f"group:{name}", params.thrust_cooldown_bars)
-        self.divergence = BreadthDivergence(
-            f"group:{name}", params.divergence_lookback_bars, params.divergence_cooldown_bars
-        )
+        self.rules: list[SignalRule[GroupInputs]] = configured_rules(Subject(name), universe)
         self.history: deque[tuple[float | None, int]] = deque(maxlen=params.confirm_bars + 1)
         self.last_thrust: int | None = None
         self.metrics: GroupStats | None = None
 
-    def update(self, interval: int, members: dict[str, SymbolStats]) -> list[Fired]:
+    def update(self, interval: int, members: dict[str, SymbolStats]) -> list[Verdict]:
         metrics = self.metrics = self.breadth.on_interval(members)
         self.history.append((metrics.pct_above_sma, metrics.ad_line))
         if metrics.zweig_thrust:
             self.last_thrust = interval
-        fired = [self.thrust.update(metrics.zweig_thrust, metrics.zweig_ema)]
-        if metrics.equal_weight_index is not None:
-            fired.append(self.divergence.update(metrics.equal_weight_index, metrics.ad_line))
-        return [f for f in fired if f is not None]
+        return _verdicts(self.rules, GroupInputs(metrics))
 
     def confirms(self, interval: int, recent_bars: int) -> bool:
         """Breadth backs this group: a recent thrust, or % above SMA and A/D line rising."""
@@ -94,7 +94,7 @@ class PairTracker:
     """A pair's RS line, RRG point and signal rules."""
 
     def __init__(self, spec: PairSpec, universe: Universe) -> None:
-        rs, signals = universe.relative_strength, universe.signals
+        rs = universe.relative_strength
         self.spec = spec
         self.subject = f"pair:{spec.name}"
         self.rs = RelativeStrength(
@@ -105,40 +105,29 @@ class PairTracker:
             zscore_bars=rs.zscore_bars,
         )
         self.rrg = RelativeRotation(universe.rrg)
-        self.breakout = RsBreakout(
-            self.subject,
-            signals.breakout_z,
-            signals.breakout_rearm,
-            signals.breakout_cooldown_bars,
+        self.rules: list[SignalRule[PairInputs]] = configured_rules(
+            Subject(spec.name, spec), universe
         )
-        self.quadrants = (
-            RrgQuadrantChange(self.subject, signals.quadrant_dwell_bars)
-            if spec.origin != "symbol_vs_benchmark" or signals.symbol_quadrant_signals
-            else None
-        )
-        self.regime = RotationRegime(self.subject, universe.regime) if spec.regime else None
 
     def update(
         self, numerator: float, denominator: float, breadth: tuple[bool, bool]
-    ) -> tuple[RSPoint, RRGPoint | None, Crossover | None, list[Fired]]:
+    ) -> tuple[RSPoint, RRGPoint | None, list[Verdict]]:
         point, cross = self.rs.update(numerator, denominator)
         rrg = self.rrg.update(numerator, denominator)
-        fired = [self.breakout.update(point.zscore, point.log_return)]
-        if rrg is not None and self.quadrants is not None:
-            fired.append(self.quadrants.update(rrg.rs_ratio, rrg.rs_momentum, rrg.provisional))
-        if self.regime is not None:
-            quadrant = rrg.quadrant if rrg is not None and not rrg.provisional else None
-            fired.append(
-                self.regime.update(
-                    point.rs, point.log_return, point.zscore, quadrant, breadth[0], breadth[1]
-                )
-            )
-        return point, rrg, cross, [f for f in fired if f is not None]
+        return point, rrg, _verdicts(self.rules, PairInputs(point, cross, rrg, breadth))
 
     def regime_label(self) -> str | None:
-        if self.regime is None or self.regime.grade is None:
-            return None
-        return f"{self.regime.side}:{self.regime.grade}"
+        """The first label a rule of the pair publishes (the held rotation regime)."""
+        return next((rule.label for rule in self.rules if rule.label is not None), None)
+
+
+def _verdicts(rules: list[SignalRule[Any]], inputs: Any) -> list[Verdict]:
+    verdicts = []
+    for rule in rules:
+        fired = rule.on_interval(inputs)
+        if fired is not None:
+            verdicts.append((rule, fired))
+    return verdicts
 
 
 class RotationEngine:
@@ -164,9 +153,9 @@ class RotationEngine:
             if bar.stats is not None:
                 members[bar.symbol] = bar.stats
         snapshots: list[MetricsSnapshot] = []
-        fired: list[Fired] = []
+        verdicts: list[Verdict] = []
         for group in self.groups.values():
-            fired += group.update(self.bars, members)
+            verdicts += group.update(self.bars, members)
             snapshots.append(self._group_snapshot(group, end))
         levels = {
             name: group.metrics.equal_weight_index
@@ -174,7 +163,6 @@ class RotationEngine:
             if group.metrics is not None and group.metrics.equal_weight_index is not None
         }
         values = {**self.closes, **levels}
-        signals: list[Signal] = []
         recent = self.universe.signals.thrust_recent_bars
         for pair in self.pairs:
             num, den = values.get(pair.spec.numerator), values.get(pair.spec.denominator)
@@ -186,13 +174,12 @@ class RotationEngine:
                     self.groups[pair.spec.breadth[0]].confirms(self.bars, recent),
                     self.groups[pair.spec.breadth[1]].confirms(self.bars, recent),
                 )
-            point, rrg, cross, pair_fired = pair.update(num, den, confirm)
+            point, rrg, pair_verdicts = pair.update(num, den, confirm)
             snapshots.append(self._pair_snapshot(pair, end, point, rrg))
-            if cross is not None:
-                signals.append(self._crossover(pair, end, cross))
-            fired += pair_fired
-        signals += [self._signal(f, end) for f in fired]
-        return snapshots, signals
+            verdicts += pair_verdicts
+        # sorted() is stable: within an emit order, subjects and rules keep their order.
+        ordered = sorted(verdicts, key=lambda verdict: verdict[0].emit_order)
+        return snapshots, [self._signal(rule, fired, end) for rule, fired in ordered]
 
     def _group_snapshot(self, group: GroupTracker, end: int) -> MetricsSnapshot:
         assert group.metrics is not None
@@ -248,52 +235,14 @@ class RotationEngine:
         first = ends[-bars] if len(ends) >= bars else ends[0]
         return first - self.universe.bar_seconds * MICROS
 
-    def _crossover(self, pair: PairTracker, end: int, cross: Crossover) -> Signal:
-        window = self.universe.relative_strength.sma_bars
-        num, den = pair.spec.numerator, pair.spec.denominator
-        leader, lagger = (num, den) if cross.direction == "up" else (den, num)
-        return Signal(
-            id=signal_id("rs_crossover", pair.subject, cross.direction, end),
-            kind="rs_crossover",
-            subject=pair.subject,
-            direction=cross.direction,
-            score=round(abs(cross.vs_sma_pct), 6),
-            window_start=self._window_start(window),
-            window_end=end,
-            ts=end,
-            summary=(
-                f"{pair.spec.name}: RS crossed {'above' if cross.direction == 'up' else 'below'} "
-                f"its {window}-bar average by {cross.vs_sma_pct:+.2f}%: {leader} leading {lagger}"
-            ),
-            evidence={
-                "rs": cross.rs,
-                "rs_sma": cross.sma,
-                "rs_vs_sma_pct": cross.vs_sma_pct,
-                "sma_bars": float(window),
-                "hysteresis_pct": self.universe.relative_strength.hysteresis_pct,
-                "bars_since_previous": (
-                    None if cross.bars_since_previous is None else float(cross.bars_since_previous)
-                ),
-                "leader": leader,
-                "lagger": lagger,
-            },
-        )
-
-    def _signal(self, fired: Fired, end: int) -> Signal:
-        window = {
-            "rs_breakout": self.universe.relative_strength.zscore_bars,
-            "rrg_quadrant": self.universe.rrg.m,
-            "breadth_thrust": self.universe.breadth.zweig_window,
-            "breadth_divergence": self.universe.signals.divergence_lookback_bars,
-            "rotation_regime": self.universe.regime.long_bars,
-        }.get(fired.kind, 1)
+    def _signal(self, rule: SignalRule[Any], fired: Fired, end: int) -> Signal:
         return Signal(
             id=signal_id(fired.kind, fired.subject, fired.direction, end),
             kind=fired.kind,  # type: ignore[arg-type]
             subject=fired.subject,
             direction=fired.direction,  # type: ignore[arg-type]
             score=round(fired.score, 6),
-            window_start=self._window_start(window),
+            window_start=self._window_start(rule.window_bars),
             window_end=end,
             ts=end,
             summary=fired.summary,

@@ -11,11 +11,43 @@ from typing import Any
 
 from agents.analytics.breadth import BreadthParams
 from agents.analytics.rrg import RRGParams
-from agents.analytics.signal_rules import RegimeParams, SignalParams
+from agents.analytics.rules.rotation_regime import RegimeParams
 from agents.analytics.symbols import SymbolParams
 from agents.analytics.tick_checks import TickRules
 from streams.feeds.simulator import SimulatorParams, SymbolSpec
 from streams.topics import DEFAULT_TOPICS, Topics
+
+
+@dataclass(frozen=True)
+class SignalParams:
+    """The ``[signals]`` table: thresholds of the per-bar rules, with the defaults the
+    rules take. Each rule builds its own parameters from it (``configure`` in
+    :mod:`agents.analytics.rules`).
+
+    ``symbol_quadrant_signals``: also signal RRG quadrant changes of the symbol vs
+    benchmark pairs (many symbols rotate every few days; off, their points are still
+    published). ``confirm_bars`` and ``thrust_recent_bars`` set the breadth
+    confirmation fed to the rotation regime rule (ANALYTICS.md: "% above the 50-bar
+    MA rising over 21 bars, or a breadth thrust within 20 bars").
+    """
+
+    breakout_z: float = 3.0
+    breakout_rearm: float = 1.0
+    breakout_cooldown_bars: int = 10
+    quadrant_dwell_bars: int = 2
+    symbol_quadrant_signals: bool = False
+    thrust_cooldown_bars: int = 20
+    divergence_lookback_bars: int = 20
+    divergence_cooldown_bars: int = 20
+    confirm_bars: int = 21
+    thrust_recent_bars: int = 20
+
+    def __post_init__(self) -> None:
+        if not 0 < self.breakout_rearm < self.breakout_z:
+            raise ValueError("need 0 < breakout_rearm < breakout_z")
+        for name in ("quadrant_dwell_bars", "divergence_lookback_bars", "confirm_bars"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
