@@ -33,7 +33,7 @@ def dead_letter(
     ``source`` field or its producer), ``worker`` for records the worker made itself."""
     return encode(
         DeadLetter(
-            reason=reason,  # type: ignore[arg-type]
+            reason=reason,  # type: ignore[arg-type]  # callers pass the reason codes of records.DeadLetter
             detail=detail[:MAX_DETAIL],
             topic=topic,
             partition=partition,

@@ -21,7 +21,7 @@ Times are integer microseconds since the Unix epoch (UTC), like the records.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import msgspec
 
@@ -293,7 +293,7 @@ SERVER_MESSAGES = (
 )
 CLIENT_MESSAGES = (Subscribe, Unsubscribe, Auth, Ping)
 DATA_MESSAGES = (SignalMessage, MetricsMessage)
-SIGNAL_KINDS: tuple[str, ...] = SignalKind.__args__  # type: ignore[attr-defined]
+SIGNAL_KINDS: tuple[str, ...] = get_args(SignalKind)
 ServerMessage = (
     Welcome
     | Authenticated

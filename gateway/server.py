@@ -467,7 +467,7 @@ class Gateway:
             if code != CLOSE_GOING_AWAY
             else ("going away")
         )
-        notice = _encoder.encode(Shutdown(code, f"gateway {what}"))  # type: ignore[arg-type]
+        notice = _encoder.encode(Shutdown(code, f"gateway {what}"))  # type: ignore[arg-type]  # code is 1001 or 1012 (the two callers)
         closing = [self._close(c, [notice], code, what[:100]) for c in list(self.clients)]
         if closing:
             with contextlib.suppress(TimeoutError):

@@ -113,7 +113,7 @@ class GatewaySettings:
                 values[f.name] = given
         if not values.get("token"):
             values["token"] = (environ or {}).get(TOKEN_ENV) or None
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]  # argparse and the TOML give typed values; __post_init__ checks them
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -150,7 +150,7 @@ def render(report: Report, out: IO[str]) -> None:
         return
     counts = Table(title=Text(f"Dead letters on {report.topic}: {report.total} in all"))
     for name, justify in (("reason", "left"), ("count", "right"), ("last (UTC)", "left")):
-        counts.add_column(name, justify=justify)  # type: ignore[arg-type]
+        counts.add_column(name, justify=justify)  # type: ignore[arg-type]  # 'left' or 'right', rich's JustifyMethod
     counts.add_column("sources", overflow="fold")
     for reason, count in sorted(report.counts.items(), key=lambda rc: (-rc[1], rc[0])):
         sources = report.sources.get(reason, Counter())

@@ -243,7 +243,7 @@ def run_live_feed(args: argparse.Namespace, provider: object) -> int:
         stop.add_done_callback(lambda _: stopping.set())
         await ensure_topics(settings.bootstrap, universe.topics, settings.security)
         result = await run_live(
-            provider,  # type: ignore[arg-type]
+            provider,  # type: ignore[arg-type]  # each live provider implements the Provider protocol
             settings.bootstrap,
             stopping,
             limits=limits,

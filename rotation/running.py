@@ -29,7 +29,7 @@ def run_until_signal(coro_factory: Callable[[asyncio.Future[None]], object]) -> 
         stop: asyncio.Future[None] = loop.create_future()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
-        await coro_factory(stop)  # type: ignore[misc]
+        await coro_factory(stop)  # type: ignore[misc]  # the factories return coroutines
 
     asyncio.run(runner())
 

@@ -61,7 +61,7 @@ def _normalised(node: Any) -> Any:
 
 def _message_type(kind: type) -> str:
     info = msgspec.inspect.type_info(kind)
-    return info.tag if getattr(info, "tag", None) else kind.__name__.lower()  # type: ignore[attr-defined]
+    return info.tag if getattr(info, "tag", None) else kind.__name__.lower()  # type: ignore[attr-defined]  # msgspec.inspect types without a tag have no .tag
 
 
 def generate() -> dict[str, dict[str, Any]]:

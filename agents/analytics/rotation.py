@@ -82,7 +82,7 @@ class GroupTracker:
         """Breadth backs this group: a recent thrust, or % above SMA and A/D line rising."""
         if self.last_thrust is not None and interval - self.last_thrust <= recent_bars:
             return True
-        if len(self.history) < self.history.maxlen:  # type: ignore[operator]
+        if len(self.history) < (self.history.maxlen or 0):
             return False
         (then_pct, then_ad), (now_pct, now_ad) = self.history[0], self.history[-1]
         return (
@@ -216,7 +216,7 @@ class RotationEngine:
             pair=PairStats(
                 numerator=spec.numerator,
                 denominator=spec.denominator,
-                origin=spec.origin,  # type: ignore[arg-type]
+                origin=spec.origin,  # type: ignore[arg-type]  # the config loader admits only PairOrigin values
                 rs=point.rs,
                 rs_sma=point.sma,
                 rs_vs_sma_pct=point.vs_sma_pct,
@@ -238,9 +238,9 @@ class RotationEngine:
     def _signal(self, rule: SignalRule[Any], fired: Fired, end: int) -> Signal:
         return Signal(
             id=signal_id(fired.kind, fired.subject, fired.direction, end),
-            kind=fired.kind,  # type: ignore[arg-type]
+            kind=fired.kind,  # type: ignore[arg-type]  # each rule fires only its own SignalKind
             subject=fired.subject,
-            direction=fired.direction,  # type: ignore[arg-type]
+            direction=fired.direction,  # type: ignore[arg-type]  # rules name only Direction values
             score=round(fired.score, 6),
             window_start=self._window_start(rule.window_bars),
             window_end=end,

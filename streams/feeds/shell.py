@@ -394,8 +394,8 @@ async def run_live(
         stop.set()
         await asyncio.wait({streaming})
         for task in (streaming, flushing):
-            if task.done() and not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+            if task.done() and not task.cancelled() and (failure := task.exception()):
+                raise failure
     finally:
         stop.set()
         for task in (streaming, flushing):
