@@ -18,6 +18,9 @@ from typing import Any, TypeVar
 import jsonschema
 import psutil
 
+from streams.feeds.simulator import SessionTicks
+from streams.records import Tick
+
 T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,3 +113,18 @@ def wait_for_port(port: int, timeout: float = 60.0, *, log: Path | None = None) 
             return False
 
     wait_until(listening, f"a listener on 127.0.0.1:{port}", timeout, log=log)
+
+
+def session_ticks(symbols: list[str], session: SessionTicks, **fields: Any) -> list[Tick]:
+    """The ticks of one simulated session as records, in event-time order (``fields``:
+    extra Tick fields, such as ``source``)."""
+    return [
+        Tick(symbol=symbols[i], ts=t, price=p, size=s, **fields)
+        for t, i, p, s in zip(
+            session.ts.tolist(),
+            session.symbol.tolist(),
+            session.price.tolist(),
+            session.size.tolist(),
+            strict=True,
+        )
+    ]

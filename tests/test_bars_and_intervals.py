@@ -13,6 +13,7 @@ from rotation.config import load_universe
 from streams.feeds.simulator import Simulator
 from streams.partitioning import partition_for, partitioner
 from streams.records import BarFrame, Tick
+from tests.helpers import session_ticks
 
 T0 = 1_790_000_040 * MICROS  # a whole minute (divisible by 60 s)
 
@@ -86,16 +87,7 @@ def sim_ticks() -> list[Tick]:
     sim = Simulator(universe, seed=3)
     ticks: list[Tick] = []
     for session in sim.sessions(days=8):
-        ticks += [
-            Tick(symbol=sim.symbols[i], ts=t, price=p, size=s)
-            for t, i, p, s in zip(
-                session.ts.tolist(),
-                session.symbol.tolist(),
-                session.price.tolist(),
-                session.size.tolist(),
-                strict=True,
-            )
-        ]
+        ticks += session_ticks(sim.symbols, session)
     return ticks
 
 

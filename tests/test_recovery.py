@@ -26,9 +26,8 @@ from streams.admin import ensure_topics
 from streams.feeds.simulator import Simulator
 from streams.partitioning import partitioner
 from streams.probe import free_port
-from streams.records import Tick
 from streams.topics import DEFAULT_TOPICS
-from tests.helpers import wait_for_log, wait_for_port, wait_until
+from tests.helpers import session_ticks, wait_for_log, wait_for_port, wait_until
 
 SEED, DAYS = 4, 24
 
@@ -39,16 +38,7 @@ def reference() -> Pipeline:
     sim = Simulator(universe, seed=SEED)
     pipeline = Pipeline(universe, partitioner(universe.topics.ticks.partitions))
     for session in sim.sessions(DAYS):
-        pipeline.apply_batch(
-            Tick(symbol=sim.symbols[i], ts=t, price=p, size=s, source="sim")
-            for t, i, p, s in zip(
-                session.ts.tolist(),
-                session.symbol.tolist(),
-                session.price.tolist(),
-                session.size.tolist(),
-                strict=True,
-            )
-        )
+        pipeline.apply_batch(session_ticks(sim.symbols, session, source="sim"))
     assert pipeline.signals, "the reference run should hold signals"
     return pipeline
 

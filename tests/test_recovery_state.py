@@ -29,7 +29,7 @@ from rotation.config import load_universe
 from streams.codec import decode_bar_frame, encode, frames_for
 from streams.feeds.simulator import Simulator
 from streams.partitioning import partitioner
-from streams.records import Tick
+from tests.helpers import session_ticks
 
 UNIVERSE = load_universe()
 PARTITION_OF = partitioner(UNIVERSE.topics.ticks.partitions)
@@ -78,16 +78,7 @@ def recording() -> Recording:
     recovery = BarRecovery(UNIVERSE, PARTITION_OF)
     sim = Simulator(UNIVERSE, seed=SEED)
     for session in sim.sessions(DAYS):
-        ticks = [
-            Tick(symbol=sim.symbols[i], ts=t, price=p, size=s, source="sim")
-            for t, i, p, s in zip(
-                session.ts.tolist(),
-                session.symbol.tolist(),
-                session.price.tolist(),
-                session.size.tolist(),
-                strict=True,
-            )
-        ]
+        ticks = session_ticks(sim.symbols, session, source="sim")
         for lo in range(0, len(ticks), BLOCK_TICKS):
             block = ticks[lo : lo + BLOCK_TICKS]
             partitions = {t.symbol: PARTITION_OF(t.symbol) for t in block}
