@@ -499,3 +499,23 @@ def test_each_rule_configures_itself_from_the_configuration():
     }
     assert rules["rs_crossover"].subject == f"pair:{regime_pair.name}"
     assert rules["breadth_thrust"].subject == f"group:{group}"
+
+
+def test_the_engine_finds_every_rule_module_without_a_table():
+    """A rule is a module of agents/analytics/rules/: the engine's list is every rule
+    class there, in feed order, each kind once."""
+    import pkgutil
+
+    import agents.analytics.rules as rules_package
+
+    modules = {m.name for m in pkgutil.iter_modules(rules_package.__path__)} - {"base"}
+    assert {rule.__module__.rsplit(".", 1)[1] for rule in RULES} == modules
+    assert [rule.feed_order for rule in RULES] == sorted(rule.feed_order for rule in RULES)
+    assert [rule.kind for rule in RULES] == [
+        "rs_crossover",
+        "rs_breakout",
+        "rrg_quadrant",
+        "breadth_thrust",
+        "breadth_divergence",
+        "rotation_regime",
+    ]

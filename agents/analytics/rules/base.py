@@ -133,6 +133,8 @@ class SignalRule(ABC, Generic[InputsT]):
     kind: ClassVar[str]
     scope: ClassVar[Scope]
     emit_order: ClassVar[int]
+    feed_order: ClassVar[int]
+    """Where the rule stands among all rules when a subject's interval is fed to them."""
     subject: str
 
     @classmethod

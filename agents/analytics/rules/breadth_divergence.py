@@ -41,6 +41,7 @@ class BreadthDivergence(SignalRule[GroupInputs]):
     kind = "breadth_divergence"
     scope = "group"
     emit_order = 1
+    feed_order = 4
 
     def __init__(self, subject: str, lookback_bars: int = 20, cooldown_bars: int = 20) -> None:
         if lookback_bars < 1:

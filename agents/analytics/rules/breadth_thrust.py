@@ -33,6 +33,7 @@ class BreadthThrust(SignalRule[GroupInputs]):
     kind = "breadth_thrust"
     scope = "group"
     emit_order = 1
+    feed_order = 3
 
     def __init__(self, subject: str, cooldown_bars: int = 20, *, window_bars: int = 10) -> None:
         self.subject = subject

@@ -108,6 +108,7 @@ class RotationRegime(SignalRule[PairInputs]):
     kind = "rotation_regime"
     scope = "pair"
     emit_order = 2
+    feed_order = 5
 
     def __init__(self, subject: str, params: RegimeParams | None = None) -> None:
         self.subject = subject

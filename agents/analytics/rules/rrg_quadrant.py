@@ -39,6 +39,7 @@ class RrgQuadrantChange(SignalRule[PairInputs]):
     kind = "rrg_quadrant"
     scope = "pair"
     emit_order = 2
+    feed_order = 2
 
     def __init__(self, subject: str, min_dwell_bars: int = 2, *, window_bars: int = 14) -> None:
         if min_dwell_bars < 1:

@@ -34,6 +34,7 @@ class RsBreakout(SignalRule[PairInputs]):
     kind = "rs_breakout"
     scope = "pair"
     emit_order = 2
+    feed_order = 1
 
     def __init__(
         self,

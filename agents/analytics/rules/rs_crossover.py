@@ -97,6 +97,7 @@ class RsCrossover(SignalRule[PairInputs]):
     kind = "rs_crossover"
     scope = "pair"
     emit_order = 0
+    feed_order = 0
 
     def __init__(
         self, subject: str, params: CrossoverParams, name: str, numerator: str, denominator: str
