@@ -26,6 +26,7 @@ from typing import Any
 
 import faust
 
+from agents.analytics.bars import BarUpdate
 from agents.analytics.tick_checks import DecodedMessage, Rejection, decode_message, when
 from agents.analytics.tick_partition import TickPartition
 from agents.analytics.universe import Universe
@@ -102,18 +103,23 @@ def register(
         for reason, group in by_reason.items():
             counts.sent(reason, len(group), where, group[0].detail)
 
-    def late_and_duplicates(message: DecodedMessage, state: TickPartition, update: Any) -> list:
+    def late_and_duplicates(
+        message: DecodedMessage, state: TickPartition, update: BarUpdate
+    ) -> list[Rejection]:
         rejections = []
-        for tick in update.late:
+        late, duplicates = update.late, update.duplicates
+        for i in range(len(late)):
+            symbol, ts = late.symbols[int(late.symbol[i])], int(late.ts[i])
             detail = (
-                f"{tick.symbol} tick at {when(tick.ts)} is before the partition watermark "
+                f"{symbol} tick at {when(ts)} is before the partition watermark "
                 f"{when(state.bars.watermark)}, its bar is closed (allowed lateness "
                 f"{universe.allowed_lateness_seconds:g} s)"
             )
-            rejections.append(message.rejection(tick, "late", detail))
-        for tick in update.duplicates:
-            detail = f"{tick.symbol} tick at {when(tick.ts)} is already in its bar"
-            rejections.append(message.rejection(tick, "duplicate", detail))
+            rejections.append(message.rejection(int(late.row[i]), "late", detail))
+        for i in range(len(duplicates)):
+            symbol = duplicates.symbols[int(duplicates.symbol[i])]
+            detail = f"{symbol} tick at {when(int(duplicates.ts[i]))} is already in its bar"
+            rejections.append(message.rejection(int(duplicates.row[i]), "duplicate", detail))
         return rejections
 
     @app.agent(topics[TICKS.name], name="bars")
@@ -131,7 +137,7 @@ def register(
             )
             frames, update = state.apply(ticks, offset)
             rejections = decoded.rejected + refused
-            if update.late or update.duplicates:
+            if len(update.late) or len(update.duplicates):
                 rejections += late_and_duplicates(decoded, state, update)
             if rejections:
                 await reject(rejections, partition, offset)

@@ -58,6 +58,38 @@ class TickFrame(msgspec.Struct, frozen=True):
     v: Literal[1] = 1
 
 
+ColumnPrice = Annotated[float, msgspec.Meta(gt=0)]
+
+
+class ColumnarTickFrame(msgspec.Struct, frozen=True):
+    """A message on ``quotes.ticks``, version 2: the ticks of one partition as columns.
+
+    One array per field, so a frame of thousands of ticks is a handful of JSON arrays
+    (about a third of the bytes of a version 1 frame) and decodes straight into
+    arrays, with no object per tick. Tick ``i`` is ``symbols[symbol[i]]`` at
+    ``ts[i]`` for ``price[i]`` with ``size[i]`` (0 when ``size`` is absent) and, when
+    given, ``bid[i]``/``ask[i]`` (``null`` where a tick has none). Every column has one
+    entry per tick; ticks are ordered by event time; all belong to the partition the
+    frame is written to. Version 1 frames (:class:`TickFrame`) stay accepted.
+    """
+
+    v: Literal[2]
+    symbols: Annotated[
+        list[Symbol],
+        msgspec.Meta(min_length=1, description="The frame's distinct symbols."),
+    ]
+    symbol: Annotated[
+        list[Annotated[int, msgspec.Meta(ge=0)]],
+        msgspec.Meta(min_length=1, max_length=100_000, description="Per tick: index into symbols."),
+    ]
+    ts: list[EpochMicros]
+    price: list[ColumnPrice]
+    size: list[Quantity] | None = None
+    bid: list[ColumnPrice | None] | None = None
+    ask: list[ColumnPrice | None] | None = None
+    source: Annotated[str, msgspec.Meta(max_length=64)] = "unknown"
+
+
 class SymbolStats(msgspec.Struct, frozen=True):
     """One symbol's indicators at one of its bars (agents.analytics.symbols)."""
 

@@ -51,8 +51,8 @@ DEFAULT_TOPICS = Topics(
         "quotes.ticks",
         4,
         "symbol for a single tick; null for a frame (explicit partition)",
-        (records.TickFrame, records.Tick),
-        "Quote ticks: a frame of one or more ticks of one partition, or a bare tick.",
+        (records.ColumnarTickFrame, records.TickFrame, records.Tick),
+        "Quote ticks: a frame of ticks of one partition (columns, or a list of ticks), or a bare tick.",
     ),
     bars=TopicSpec(
         "rotation.bars",

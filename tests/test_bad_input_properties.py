@@ -43,8 +43,38 @@ tick_like = st.fixed_dictionaries(
     optional={"size": st.one_of(st.floats(0, 1e6), st.just(-3)), "source": st.text(max_size=5)},
 )
 element = st.one_of(tick_like, st.integers(), st.text(max_size=10), st.none(), st.just({}))
+
+
+def _columns(n: int) -> st.SearchStrategy[dict]:
+    """A version 2 (columnar) frame of ``n`` ticks, with bad entries and bad lengths."""
+    column = lambda values: st.lists(values, min_size=n, max_size=n)  # noqa: E731
+    return st.fixed_dictionaries(
+        {
+            "v": st.sampled_from([2, 2, 2, 3]),
+            "symbols": st.lists(
+                st.one_of(st.sampled_from(SYMBOLS), st.sampled_from(["ZZZZ", "", "iwm"])),
+                min_size=1,
+                max_size=4,
+            ),
+            "symbol": column(st.integers(-1, 4)),
+            "ts": st.one_of(
+                column(st.integers(NOW_US - 10**9, NOW_US + 10**9)),
+                column(st.sampled_from([-1, 0, 2**60, NOW_US])),
+                st.lists(st.integers(0, NOW_US), max_size=3),  # a length of its own
+            ),
+            "price": column(st.one_of(st.floats(min_value=0.01, max_value=1e4), st.just(-1.5))),
+        },
+        optional={
+            "size": column(st.one_of(st.floats(0, 1e6), st.just(-3))),
+            "bid": column(st.one_of(st.none(), st.floats(0.01, 1e4), st.just(0))),
+            "source": st.text(max_size=5),
+        },
+    )
+
+
 message = st.one_of(
     st.binary(max_size=200),
+    st.integers(1, 10).flatmap(_columns).map(lambda frame: json.dumps(frame).encode()),
     st.lists(element, max_size=12).map(lambda ts: json.dumps({"ticks": ts}).encode()),
     tick_like.map(lambda t: json.dumps(t).encode()),
     st.recursive(st.none() | st.integers(), lambda c: st.lists(c, max_size=3), max_leaves=20).map(
@@ -61,6 +91,8 @@ def elements_of(data: bytes) -> int:
         return 1
     if isinstance(document, dict) and isinstance(document.get("ticks"), list):
         return max(1, len(document["ticks"]))
+    if isinstance(document, dict) and isinstance(document.get("symbol"), list):
+        return max(1, len(document["symbol"]))  # a columnar frame
     return 1
 
 
@@ -89,7 +121,7 @@ def test_every_tick_is_used_or_rejected_with_a_reason(messages):
                 "past",
             }
             assert rejection.detail
-        for tick in passed:
+        for tick in passed.ticks():
             assert tick.symbol in UNIVERSE.symbols and math.isfinite(tick.price) and tick.price > 0
 
 

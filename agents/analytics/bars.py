@@ -1,79 +1,212 @@
-"""Event-time OHLCV bars of the symbols of one tick partition.
+"""Event-time OHLCV bars of the symbols of one tick partition, built with array operations.
 
 A bar covers the event-time interval [start, start + interval). Open is the price of
 the tick with the earliest event time in it, close that of the latest (ties: the
 tick that arrived first opens, the one that arrived last closes), so ticks that
 arrive out of order within the allowed lateness give the same bar as ordered ones.
-A tick equal to one already in its bar (same event time, price and size) is a
-duplicate, a retried send or a replayed feed: it is returned, not counted. The partition's
-watermark is the end of the last interval that has fully passed:
-``floor((max_ts - allowed_lateness) / interval) * interval``; every open bar that
-ends at or before it is closed and returned. A tick for an interval that is already
-closed is *late*: it is returned to the caller (to be dead-lettered with reason
-``late``), never mixed into a bar that was already sent.
+Volume is the sum of the sizes in arrival order. A tick equal to one already in its
+bar (same event time, price and size) is a duplicate, a retried send or a replayed
+feed: it is returned, not counted. The partition's watermark is the end of the last
+interval that has fully passed: ``floor((max_ts - allowed_lateness) / interval) *
+interval``; every open bar that ends at or before it is closed and returned. A tick
+for an interval that is already closed is *late*: it is returned to the caller (to be
+dead-lettered with reason ``late``), never mixed into a bar that was already sent.
+
+Each open interval holds one slot per symbol of the partition in flat arrays; a
+message's ticks are grouped by symbol with one stable sort and merged into the slots
+with ``reduceat`` and ``ufunc.at``, so the cost per tick is a few array operations,
+not Python code.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
+import numpy as np
+import numpy.typing as npt
+
+from agents.analytics.tick_columns import TickColumns
 from streams.records import Bar, Tick
 from streams.units import MICROS
 
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
 
-class _OpenBar:
-    __slots__ = (
-        "close",
-        "close_ts",
-        "first_offset",
-        "high",
-        "low",
-        "open",
-        "open_ts",
-        "seen",
-        "start",
-        "ticks",
-        "volume",
-    )
+_MIX = (
+    np.uint64(0x9E3779B97F4A7C15),
+    np.uint64(0xC2B2AE3D27D4EB4F),
+    np.uint64(0x165667B19E3779F9),
+    np.uint64(0x27D4EB2F165667C5),
+)
 
-    def __init__(self, start: int, tick: Tick, first_offset: int) -> None:
+
+def _keys(symbol: Ints, ts: Ints, price: Floats, size: Floats) -> list[int]:
+    """A 64-bit hash of each tick's (symbol, ts, price, size); equal ticks, equal hashes."""
+    with np.errstate(over="ignore"):
+        h = symbol.astype(np.uint64) * _MIX[0]
+        h ^= ts.view(np.uint64) * _MIX[1]
+        h ^= price.view(np.uint64) * _MIX[2]
+        h ^= (size + 0.0).view(np.uint64) * _MIX[3]  # + 0.0: -0.0 equals 0.0
+        h ^= h >> np.uint64(31)
+    return h.tolist()  # type: ignore[no-any-return]  # numpy stubs: list[Any]
+
+
+@dataclass(frozen=True)
+class ClosedBars:
+    """The bars of one interval, as columns, ordered by symbol."""
+
+    start: int
+    end: int
+    symbols: list[str]
+    open: Floats
+    high: Floats
+    low: Floats
+    close: Floats
+    volume: Floats
+    ticks: Ints
+    slot: Ints
+    """Each bar's symbol slot in its partition (:attr:`PartitionBars.symbols`)."""
+
+    def __len__(self) -> int:
+        return len(self.symbols)
+
+    def bars(self) -> list[Bar]:
+        start, end = self.start, self.end
+        return [
+            Bar(
+                symbol=symbol,
+                start=start,
+                end=end,
+                open=o,
+                high=h,
+                low=lo,
+                close=c,
+                volume=v,
+                ticks=n,
+            )
+            for symbol, o, h, lo, c, v, n in zip(
+                self.symbols,
+                self.open.tolist(),
+                self.high.tolist(),
+                self.low.tolist(),
+                self.close.tolist(),
+                self.volume.tolist(),
+                self.ticks.tolist(),
+                strict=True,
+            )
+        ]
+
+
+class _Interval:
+    """The open bars of one interval: one slot per symbol of the partition."""
+
+    def __init__(self, start: int, capacity: int) -> None:
         self.start = start
-        self.first_offset = first_offset
-        self.open = self.high = self.low = self.close = tick.price
-        self.open_ts = self.close_ts = tick.ts
-        self.volume = tick.size
-        self.ticks = 1
-        self.seen = {(tick.ts, tick.price, tick.size)}
+        self.open = np.zeros(capacity)
+        self.open_ts = np.zeros(capacity, dtype=np.int64)
+        self.close = np.zeros(capacity)
+        self.close_ts = np.zeros(capacity, dtype=np.int64)
+        self.high = np.zeros(capacity)
+        self.low = np.zeros(capacity)
+        self.volume = np.zeros(capacity)
+        self.ticks = np.zeros(capacity, dtype=np.int64)
+        self.first_offset = np.full(capacity, -1, dtype=np.int64)
+        self.seen: set[int] = set()
+        self.kept: list[tuple[Ints, Ints, Floats, Floats]] = []
 
-    def add(self, tick: Tick) -> bool:
-        """Add a tick; False if it is a duplicate of one already in the bar."""
-        key = (tick.ts, tick.price, tick.size)
-        if key in self.seen:
-            return False
-        self.seen.add(key)
-        price = tick.price
-        if price > self.high:
-            self.high = price
-        if price < self.low:
-            self.low = price
-        if tick.ts < self.open_ts:
-            self.open, self.open_ts = price, tick.ts
-        if tick.ts >= self.close_ts:
-            self.close, self.close_ts = price, tick.ts
-        self.volume += tick.size
-        self.ticks += 1
-        return True
+    def grow(self, capacity: int) -> None:
+        extra = capacity - len(self.ticks)
+        if extra <= 0:
+            return
+        for name in ("open", "close", "high", "low", "volume"):
+            setattr(self, name, np.concatenate([getattr(self, name), np.zeros(extra)]))
+        for name in ("open_ts", "close_ts", "ticks"):
+            grown = np.concatenate([getattr(self, name), np.zeros(extra, dtype=np.int64)])
+            setattr(self, name, grown)
+        self.first_offset = np.concatenate(
+            [self.first_offset, np.full(extra, -1, dtype=np.int64)]
+        )
+
+    def add(
+        self, slot: Ints, ts: Ints, price: Floats, size: Floats, offset: int
+    ) -> npt.NDArray[np.bool_] | None:
+        """Merge ticks (in arrival order) into the bars; the mask of the duplicates
+        (None when there is none)."""
+        keys = _keys(slot, ts, price, size)
+        duplicate = None
+        if not self.seen.isdisjoint(keys) or len(set(keys)) != len(keys):
+            duplicate = self._duplicates(slot, ts, price, size)
+            if duplicate.any():
+                keep = ~duplicate
+                slot, ts, price, size = slot[keep], ts[keep], price[keep], size[keep]
+            else:
+                duplicate = None
+        self.seen.update(keys)
+        if not len(slot):
+            return duplicate
+        self.kept.append((slot, ts, price, size))
+
+        order = np.lexsort((ts, slot))  # by symbol, then event time, then arrival
+        by_slot, by_ts, by_price = slot[order], ts[order], price[order]
+        first = np.flatnonzero(np.concatenate(([True], by_slot[1:] != by_slot[:-1])))
+        last = np.concatenate((first[1:], [len(order)])) - 1
+        slots = by_slot[first]
+        new = self.ticks[slots] == 0
+        old = ~new
+
+        open_ts, close_ts = by_ts[first], by_ts[last]
+        opens = new | (open_ts < self.open_ts[slots])
+        self.open[slots[opens]] = by_price[first][opens]
+        self.open_ts[slots[opens]] = open_ts[opens]
+        closes = new | (close_ts >= self.close_ts[slots])
+        self.close[slots[closes]] = by_price[last][closes]
+        self.close_ts[slots[closes]] = close_ts[closes]
+        high = np.maximum.reduceat(by_price, first)
+        low = np.minimum.reduceat(by_price, first)
+        self.high[slots] = np.where(old, np.maximum(self.high[slots], high), high)
+        self.low[slots] = np.where(old, np.minimum(self.low[slots], low), low)
+        self.first_offset[slots[new]] = offset
+        self.ticks[slots] += np.diff(np.concatenate((first, [len(order)])))
+        np.add.at(self.volume, slot, size)  # in arrival order, as ticks add up one by one
+        return duplicate
+
+    def _duplicates(
+        self, slot: Ints, ts: Ints, price: Floats, size: Floats
+    ) -> npt.NDArray[np.bool_]:
+        """Exact check, tick by tick, of a message in which some key hash repeats."""
+        held: set[tuple[int, int, float, float]] = set()
+        for kept in self.kept:
+            held.update(zip(*(column.tolist() for column in kept), strict=True))
+        mask = np.zeros(len(slot), dtype=bool)
+        columns = (slot.tolist(), ts.tolist(), price.tolist(), (size + 0.0).tolist())
+        for i, key in enumerate(zip(*columns, strict=True)):
+            if key in held:
+                mask[i] = True
+            else:
+                held.add(key)
+        return mask
+
+    def first_open_offset(self) -> int:
+        return int(self.first_offset[self.ticks > 0].min())
 
 
 @dataclass
 class BarUpdate:
-    """What one batch of ticks did: bars it closed, late and duplicate ticks, the watermark."""
+    """What one batch of ticks did: bars it closed (per interval, as columns), late and
+    duplicate ticks, the watermark."""
 
-    closed: list[Bar]
-    late: list[Tick]
-    duplicates: list[Tick]
+    intervals: list[ClosedBars]
+    late: TickColumns
+    duplicates: TickColumns
     watermark: int
     advanced: bool
+
+    @cached_property
+    def closed(self) -> list[Bar]:
+        """The closed bars as records, by (end, symbol)."""
+        return [bar for interval in self.intervals for bar in interval.bars()]
 
 
 @dataclass
@@ -83,51 +216,89 @@ class PartitionBars:
     interval_us: int
     allowed_lateness_us: int = 0
     watermark: int = 0
-    _open: dict[tuple[str, int], _OpenBar] = field(default_factory=dict)
+    symbols: list[str] = field(default_factory=list)
+    """Every symbol seen, by slot (the order they first appeared in)."""
+    _slots: dict[str, int] = field(default_factory=dict)
+    _rank: Ints = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    _open: dict[int, _Interval] = field(default_factory=dict)
     _max_ts: int = -1
 
     @classmethod
     def every(cls, seconds: int, allowed_lateness_seconds: float = 0) -> PartitionBars:
         return cls(seconds * MICROS, int(allowed_lateness_seconds * MICROS))
 
-    def apply(self, ticks: list[Tick], offset: int = -1) -> BarUpdate:
+    def slots_of(self, symbols: Sequence[str]) -> Ints:
+        """The slot of each symbol (new symbols get one)."""
+        slots = self._slots
+        added = False
+        for symbol in symbols:
+            if symbol not in slots:
+                slots[symbol] = len(self.symbols)
+                self.symbols.append(symbol)
+                added = True
+        if added:
+            order = sorted(range(len(self.symbols)), key=self.symbols.__getitem__)
+            self._rank = np.empty(len(order), dtype=np.int64)
+            self._rank[order] = np.arange(len(order))
+            for interval in self._open.values():
+                interval.grow(len(self.symbols))
+        return np.array([slots[s] for s in symbols], dtype=np.int64)
+
+    def apply(self, ticks: TickColumns | Sequence[Tick], offset: int = -1) -> BarUpdate:
         """Add ticks (any order) and close every bar the new watermark passes.
 
         ``offset`` (of the message holding the ticks) is remembered by each bar it opens,
         for :meth:`first_open_offset`.
         """
-        interval = self.interval_us
-        late: list[Tick] = []
-        duplicates: list[Tick] = []
-        opened = self._open
-        for tick in ticks:
-            start = tick.ts - tick.ts % interval
-            if start < self.watermark:
-                late.append(tick)
+        columns = ticks if isinstance(ticks, TickColumns) else TickColumns.from_ticks(ticks)
+        none = np.zeros(len(columns), dtype=bool)
+        if not len(columns):
+            return self._advance(columns, none, none)
+        slot = self.slots_of(columns.symbols)[columns.symbol]
+        ts, interval = columns.ts, self.interval_us
+        starts = ts - ts % interval
+        late = starts < self.watermark
+        duplicate = none.copy()
+        on_time = ~late
+        open_starts = np.unique(starts[on_time]).tolist()
+        whole = len(open_starts) == 1 and not late.any()
+        for start in open_starts:
+            bars = self._open.get(start)
+            if bars is None:
+                bars = self._open[start] = _Interval(start, len(self.symbols))
+            if whole:
+                found = bars.add(slot, ts, columns.price, columns.size, offset)
+                if found is not None:
+                    duplicate = found
                 continue
-            key = (tick.symbol, start)
-            bar = opened.get(key)
-            if bar is None:
-                opened[key] = _OpenBar(start, tick, offset)
-            elif not bar.add(tick):
-                duplicates.append(tick)
-                continue
-            if tick.ts > self._max_ts:
-                self._max_ts = tick.ts
-        return self._advance(late, duplicates)
+            rows = np.flatnonzero(on_time & (starts == start))
+            found = bars.add(
+                slot[rows], ts[rows], columns.price[rows], columns.size[rows], offset
+            )
+            if found is not None:
+                duplicate[rows[found]] = True
+        used = on_time & ~duplicate
+        if used.any():
+            self._max_ts = max(self._max_ts, int(ts[used].max()))
+        return self._advance(columns, late, duplicate)
 
     def first_open_offset(self) -> int | None:
         """Smallest ``offset`` among the bars still open (None when none is)."""
-        return min((bar.first_offset for bar in self._open.values()), default=None)
+        return min((bars.first_open_offset() for bars in self._open.values()), default=None)
 
     def flush(self) -> BarUpdate:
         """End of input: close every open bar and move the watermark past them."""
         if self._open:
-            end = max(bar.start for bar in self._open.values()) + self.interval_us
+            end = max(self._open) + self.interval_us
             self._max_ts = max(self._max_ts, end + self.allowed_lateness_us)
-        return self._advance([], [])
+        return self._advance(TickColumns.empty(), np.zeros(0, bool), np.zeros(0, bool))
 
-    def _advance(self, late: list[Tick], duplicates: list[Tick]) -> BarUpdate:
+    def _advance(
+        self,
+        columns: TickColumns,
+        late: npt.NDArray[np.bool_],
+        duplicate: npt.NDArray[np.bool_],
+    ) -> BarUpdate:
         interval = self.interval_us
         horizon = self._max_ts - self.allowed_lateness_us
         new_watermark = max(self.watermark, horizon - horizon % interval) if horizon >= 0 else 0
@@ -135,22 +306,30 @@ class PartitionBars:
         self.watermark = new_watermark
         closed = []
         if advanced:
-            for key in [
-                k for k, bar in self._open.items() if bar.start + interval <= new_watermark
-            ]:
-                closed.append(self._to_bar(key[0], self._open.pop(key)))
-            closed.sort(key=lambda b: (b.end, b.symbol))
-        return BarUpdate(closed, late, duplicates, new_watermark, advanced)
+            for start in sorted(s for s in self._open if s + interval <= new_watermark):
+                closed.append(self._close(self._open.pop(start)))
+        none = TickColumns.empty()
+        return BarUpdate(
+            closed,
+            columns.take(late) if late.any() else none,
+            columns.take(duplicate) if duplicate.any() else none,
+            new_watermark,
+            advanced,
+        )
 
-    def _to_bar(self, symbol: str, bar: _OpenBar) -> Bar:
-        return Bar(
-            symbol=symbol,
-            start=bar.start,
-            end=bar.start + self.interval_us,
-            open=bar.open,
-            high=bar.high,
-            low=bar.low,
-            close=bar.close,
-            volume=bar.volume,
-            ticks=bar.ticks,
+    def _close(self, bars: _Interval) -> ClosedBars:
+        present = np.flatnonzero(bars.ticks > 0)
+        slot = present[np.argsort(self._rank[present], kind="stable")]
+        names = self.symbols
+        return ClosedBars(
+            start=bars.start,
+            end=bars.start + self.interval_us,
+            symbols=[names[i] for i in slot.tolist()],
+            open=bars.open[slot],
+            high=bars.high[slot],
+            low=bars.low[slot],
+            close=bars.close[slot],
+            volume=bars.volume[slot],
+            ticks=bars.ticks[slot],
+            slot=slot,
         )

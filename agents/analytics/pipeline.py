@@ -7,10 +7,11 @@ what the streaming system gives for the same ticks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from agents.analytics.rotation import RotationEngine
+from agents.analytics.tick_columns import TickColumns
 from agents.analytics.tick_partition import TickPartition
 from agents.analytics.universe import Universe
 from agents.analytics.watermarks import IntervalMerger
@@ -38,14 +39,16 @@ class Pipeline:
         u = self.universe
         return TickPartition(partition, u.bar_seconds, u.allowed_lateness_seconds, u.symbol)
 
-    def apply(self, partition: int, ticks: list[Tick]) -> None:
+    def apply(self, partition: int, ticks: TickColumns | Sequence[Tick]) -> None:
         """One message's worth of ticks of one partition."""
         if partition not in self.stages:
             self.stages[partition] = self._stage(partition)
         stage = self.stages[partition]
         frames, update = stage.apply(ticks, stage.offset + 1)
-        self.late.extend(update.late)
-        self.duplicates.extend(update.duplicates)
+        if len(update.late):
+            self.late.extend(update.late.ticks())
+        if len(update.duplicates):
+            self.duplicates.extend(update.duplicates.ticks())
         for frame in frames:
             self._merge(frame)
 

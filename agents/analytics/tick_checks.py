@@ -30,19 +30,25 @@ that fails names the reason):
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+import numpy as np
+import numpy.typing as npt
 
+from agents.analytics.tick_columns import TickColumns
 from streams.records import Tick, TickFrame
 from streams.units import MICROS
 
 MAX_SOURCE = 64
+MAX_SYMBOL = 32  # streams.records.Symbol
 MAX_FRAME_TICKS = 100_000  # streams.records.TickFrame
 MAX_EVENT_TIME = 2**53  # times stay exact in a JavaScript number (streams.records): year 2255
 UNKNOWN_SOURCE = "unknown"
@@ -77,14 +83,35 @@ class _LooseFrame(msgspec.Struct):
     v: int = 1
 
 
+class _Version(msgspec.Struct):
+    v: int = 1
+
+
+class _Columns(msgspec.Struct):
+    """A version 2 frame as decoded, before the checks of each tick."""
+
+    v: int
+    symbols: list[str]
+    symbol: list[int]
+    ts: list[int]
+    price: list[float]
+    size: list[float] | None = None
+    bid: list[float | None] | None = None
+    ask: list[float | None] | None = None
+    source: str = UNKNOWN_SOURCE
+
+
 _frame = msgspec.json.Decoder(TickFrame)
+_columns = msgspec.json.Decoder(_Columns)
+_version = msgspec.json.Decoder(_Version)
 _loose = msgspec.json.Decoder(_LooseFrame)
 _tick = msgspec.json.Decoder(Tick)
 _any = msgspec.json.Decoder()
+_SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-^=/]*$")  # streams.records.Symbol
 
 
 def _source_in(document: Any) -> str | None:
-    """The ``source`` field of a tick, or of the first tick of a frame."""
+    """The ``source`` field of a tick, or of a frame, or of the first tick of a frame."""
     if isinstance(document, dict):
         source = document.get("source")
         if isinstance(source, str) and source:
@@ -110,33 +137,56 @@ def _source_of(data: bytes, fallback: str) -> str:
 
 @dataclass
 class DecodedMessage:
-    """The ticks of one message and the parts of it that could not be decoded."""
+    """The ticks of one message, as columns, and the parts of it that could not be decoded.
+
+    A refused tick is named by its ``row``: its position in the message.
+    """
 
     data: bytes
-    ticks: list[Tick]
+    columns: TickColumns
     rejected: list[Rejection]
     producer: str
-    bare: bool = False
-    _raw: list[bytes] | None = None
-    _index: dict[int, int] | None = None
+    source: str = UNKNOWN_SOURCE
+    """The frame's ``source`` (version 2 frames)."""
+    kind: str = "columns"
+    """``columns`` (version 2), ``frame`` (version 1) or ``bare`` (one tick object)."""
+    raw: list[bytes] | None = None
+    """Version 1 frames: each tick's own JSON text, by row (read when first needed)."""
+    sources: list[str] | None = None
+    """Version 1 frames: each tick's own ``source``, by row."""
 
-    def source_of(self, tick: Tick) -> str:
-        """The tick's own ``source``, else the producer's."""
-        return tick.source if tick.source != UNKNOWN_SOURCE else self.producer
+    @property
+    def ticks(self) -> list[Tick]:
+        """The decoded ticks as records (one object per tick: for tests and reports)."""
+        return [self.tick(int(row), i) for i, row in enumerate(self.columns.row)]
 
-    def original_of(self, tick: Tick) -> bytes:
-        """The bytes ``tick`` came in: the whole message for a bare tick, else the
-        tick's own JSON text inside the frame."""
-        if self.bare:
+    def tick(self, row: int, i: int | None = None) -> Tick:
+        columns = self.columns
+        i = int(np.searchsorted(columns.row, row)) if i is None else i
+        return columns.tick(i, self._own_source(row))
+
+    def _own_source(self, row: int) -> str:
+        return self.sources[row] if self.sources is not None else self.source
+
+    def source_of(self, row: int) -> str:
+        """The tick's own ``source`` (or its frame's), else the producer's."""
+        own = self._own_source(row)
+        return own if own != UNKNOWN_SOURCE else self.producer
+
+    def original_of(self, row: int) -> bytes:
+        """The bytes the tick at ``row`` came in: the whole message for a bare tick, the
+        tick's own JSON text inside a version 1 frame, the tick as a version 1 ``Tick``
+        object for a columnar frame (whose bytes hold no text of one tick)."""
+        if self.kind == "bare":
             return self.data
-        if self._raw is None or self._index is None:
-            self._raw = [bytes(raw) for raw in _loose.decode(self.data).ticks]
-            self._index = {id(t): i for i, t in enumerate(self.ticks)}
-        index = self._index.get(id(tick))
-        return self._raw[index] if index is not None else msgspec.json.encode(tick)
+        if self.kind == "frame":
+            if self.raw is None:
+                self.raw = [bytes(raw) for raw in _loose.decode(self.data).ticks]
+            return self.raw[row]
+        return msgspec.json.encode(self.tick(row))
 
-    def rejection(self, tick: Tick, reason: str, detail: str) -> Rejection:
-        return Rejection(reason, detail, self.original_of(tick), self.source_of(tick))
+    def rejection(self, row: int, reason: str, detail: str) -> Rejection:
+        return Rejection(reason, detail, self.original_of(row), self.source_of(row))
 
 
 def decode_message(data: bytes | None, producer: str = UNKNOWN_SOURCE) -> DecodedMessage:
@@ -146,38 +196,58 @@ def decode_message(data: bytes | None, producer: str = UNKNOWN_SOURCE) -> Decode
     header of the Kafka message).
     """
     if not data:
-        return DecodedMessage(
-            b"", [], [Rejection("malformed", "empty message (no value)", b"", producer)], producer
-        )
+        return _refused(b"", "malformed", "empty message (no value)", producer, producer)
     data = bytes(data)
     try:
         return _decode(data, producer)
     except RecursionError:
         detail = "JSON nested too deeply to be a tick or a frame"
-        return DecodedMessage(data, [], [Rejection("malformed", detail, data, producer)], producer)
+        return _refused(data, "malformed", detail, producer, producer)
     except Exception as exc:  # bad input must never stop the bar stage
         detail = f"cannot be decoded ({type(exc).__name__}: {exc})"
-        return DecodedMessage(data, [], [Rejection("malformed", detail, data, producer)], producer)
+        return _refused(data, "malformed", detail, producer, producer)
+
+
+def _refused(data: bytes, reason: str, detail: str, source: str, producer: str) -> DecodedMessage:
+    return DecodedMessage(
+        data, TickColumns.empty(), [Rejection(reason, detail, data, source)], producer
+    )
 
 
 def _decode(data: bytes, producer: str) -> DecodedMessage:
     try:
-        return DecodedMessage(data, _frame.decode(data).ticks, [], producer)
+        return _decode_columns(data, _columns.decode(data), producer)
     except msgspec.ValidationError as exc:
-        frame_error = str(exc)
+        columns_error = str(exc)
     except msgspec.DecodeError as exc:
         return _undecodable(data, str(exc), producer)
+    try:
+        version = _version.decode(data).v
+    except msgspec.ValidationError:
+        version = 1
+    except msgspec.DecodeError as exc:
+        return _undecodable(data, str(exc), producer)
+    if version == 2:
+        return _whole(data, "invalid", f"not a columnar tick frame (v=2): {columns_error}", producer)
+    try:
+        return _from_ticks(data, _frame.decode(data).ticks, None, producer)
+    except msgspec.ValidationError as exc:
+        frame_error = str(exc)
     if frame_error == "Object missing required field `ticks`":
         try:
-            return DecodedMessage(data, [_tick.decode(data)], [], producer, bare=True)
+            tick = _tick.decode(data)
         except msgspec.ValidationError as exc:
             return _whole(data, "invalid", f"not a valid tick: {exc}", producer)
+        decoded = _from_ticks(data, [tick], None, producer)
+        decoded.kind = "bare"
+        return decoded
     try:
         loose = _loose.decode(data)
     except msgspec.ValidationError:
         return _whole(data, "invalid", f"not a tick frame: {frame_error}", producer)
-    if loose.v != 1:
-        return _whole(data, "invalid", f"unknown frame version v={loose.v} (expected 1)", producer)
+    if loose.v not in (1, 2):
+        detail = f"unknown frame version v={loose.v} (expected 1 or 2)"
+        return _whole(data, "invalid", detail, producer)
     if not loose.ticks:
         return _whole(data, "invalid", "the frame holds no ticks", producer)
     if len(loose.ticks) > MAX_FRAME_TICKS:
@@ -194,13 +264,161 @@ def _decode(data: bytes, producer: str) -> DecodedMessage:
         except msgspec.ValidationError as exc:
             detail = f"tick {i + 1} of {len(loose.ticks)}: {exc}"
             rejected.append(Rejection("invalid", detail, original, _source_of(original, producer)))
-    index = {id(t): i for i, t in enumerate(ticks)}
-    return DecodedMessage(data, ticks, rejected, producer, _raw=raws, _index=index)
+    decoded = _from_ticks(data, ticks, raws, producer)
+    decoded.rejected = rejected
+    return decoded
+
+
+def _from_ticks(
+    data: bytes, ticks: list[Tick], raws: list[bytes] | None, producer: str
+) -> DecodedMessage:
+    return DecodedMessage(
+        data,
+        TickColumns.from_ticks(ticks),
+        [],
+        producer,
+        kind="frame",
+        raw=raws,
+        sources=[t.source for t in ticks],
+    )
+
+
+def _decode_columns(data: bytes, frame: _Columns, producer: str) -> DecodedMessage:
+    """Checks of a version 2 frame: the frame as a whole, then each tick, vectorised."""
+    n = len(frame.symbol)
+    if frame.v != 2:
+        return _whole(data, "invalid", f"unknown frame version v={frame.v} (expected 2)", producer)
+    if n == 0:
+        return _whole(data, "invalid", "the frame holds no ticks", producer)
+    if n > MAX_FRAME_TICKS:
+        detail = f"the frame holds {n} ticks, more than {MAX_FRAME_TICKS}"
+        return _whole(data, "invalid", detail, producer)
+    if len(frame.source) > MAX_SOURCE:
+        detail = f"source is longer than {MAX_SOURCE} characters"
+        return _whole(data, "invalid", detail, producer)
+    lengths = {
+        name: len(column)
+        for name, column in (
+            ("symbol", frame.symbol),
+            ("ts", frame.ts),
+            ("price", frame.price),
+            ("size", frame.size),
+            ("bid", frame.bid),
+            ("ask", frame.ask),
+        )
+        if column is not None
+    }
+    if len(set(lengths.values())) > 1:
+        listed = ", ".join(f"{name} {length}" for name, length in lengths.items())
+        detail = f"the columns must have one entry per tick; lengths: {listed}"
+        return _whole(data, "invalid", detail, producer)
+    try:
+        ts = np.array(frame.ts, dtype=np.int64)
+        symbol = np.array(frame.symbol, dtype=np.int64)
+    except OverflowError:
+        detail = "an event time or symbol index is out of range (a 64-bit integer)"
+        return _whole(data, "invalid", detail, producer)
+    price = np.array(frame.price, dtype=np.float64)
+    size = np.zeros(n) if frame.size is None else np.array(frame.size, dtype=np.float64)
+    bid = None if frame.bid is None else np.array(frame.bid, dtype=np.float64)
+    ask = None if frame.ask is None else np.array(frame.ask, dtype=np.float64)
+    columns = TickColumns(
+        frame.symbols, symbol, ts, price, size, np.arange(n, dtype=np.int64), bid, ask
+    )
+    source = frame.source or UNKNOWN_SOURCE
+    decoded = DecodedMessage(data, columns, [], producer, source=source)
+    bad = _bad_rows(frame.symbols, symbol, ts, price, size, bid, ask)
+    if bad is None:
+        return decoded
+    rejected = [
+        Rejection(
+            "invalid",
+            f"tick {row + 1} of {n}: {_what_is_wrong(frame, row)}",
+            _encode_row(frame, row),
+            source if source != UNKNOWN_SOURCE else producer,
+        )
+        for row in np.flatnonzero(bad).tolist()
+    ]
+    decoded.columns = columns.take(~bad)
+    decoded.rejected = rejected
+    return decoded
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _is_symbol(text: str) -> bool:
+    return 0 < len(text) <= MAX_SYMBOL and _SYMBOL.match(text) is not None
+
+
+def _bad_symbols(symbols: list[str]) -> npt.NDArray[np.bool_]:
+    """Per symbol (and one more for an index out of range): not a ticker symbol."""
+    return np.array([not _is_symbol(s) for s in symbols] + [True], dtype=bool)
+
+
+def _bad_rows(
+    symbols: list[str],
+    symbol: npt.NDArray[np.int64],
+    ts: npt.NDArray[np.int64],
+    price: npt.NDArray[np.float64],
+    size: npt.NDArray[np.float64],
+    bid: npt.NDArray[np.float64] | None,
+    ask: npt.NDArray[np.float64] | None,
+) -> npt.NDArray[np.bool_] | None:
+    """Mask of the ticks that break the ``Tick`` record's constraints (None: none does)."""
+    out_of_range = (symbol < 0) | (symbol >= len(symbols))
+    bad = out_of_range | (ts < 0) | ~(price > 0) | ~np.isfinite(price)
+    bad |= ~(size >= 0) | ~np.isfinite(size)
+    if not out_of_range.any():
+        bad |= _bad_symbols(symbols)[symbol]
+    else:
+        bad |= _bad_symbols(symbols)[np.where(out_of_range, len(symbols), symbol)]
+    for quote in (bid, ask):
+        if quote is not None:
+            given = ~np.isnan(quote)
+            bad |= given & (~(quote > 0) | ~np.isfinite(quote))
+    return bad if bad.any() else None
+
+
+def _what_is_wrong(frame: _Columns, row: int) -> str:
+    index = frame.symbol[row]
+    if not 0 <= index < len(frame.symbols):
+        return f"symbol index {index} is not an index of symbols (0..{len(frame.symbols) - 1})"
+    symbol = frame.symbols[index]
+    if not _is_symbol(symbol):
+        return f"symbol {symbol!r} is not a ticker symbol (upper case, 1-{MAX_SYMBOL} characters)"
+    if frame.ts[row] < 0:
+        return f"ts {frame.ts[row]} must be >= 0 (microseconds since the epoch)"
+    price = frame.price[row]
+    if not (math.isfinite(price) and price > 0):
+        return f"price {price} must be a finite number > 0"
+    if frame.size is not None and not (math.isfinite(frame.size[row]) and frame.size[row] >= 0):
+        return f"size {frame.size[row]} must be a finite number >= 0"
+    for name, quote in (("bid", frame.bid), ("ask", frame.ask)):
+        value = None if quote is None else quote[row]
+        if value is not None and not (math.isfinite(value) and value > 0):
+            return f"{name} {value} must be a finite number > 0"
+    return "invalid"
+
+
+def _encode_row(frame: _Columns, row: int) -> bytes:
+    """One tick of a columnar frame as a JSON object, the way a version 1 frame holds it."""
+    index = frame.symbol[row]
+    document: dict[str, Any] = {
+        "symbol": frame.symbols[index] if 0 <= index < len(frame.symbols) else index,
+        "ts": frame.ts[row],
+        "price": frame.price[row],
+    }
+    for name, column in (("size", frame.size), ("bid", frame.bid), ("ask", frame.ask)):
+        if column is not None:
+            document[name] = column[row]
+    document["source"] = frame.source
+    try:
+        return msgspec.json.encode(document)
+    except (TypeError, ValueError, OverflowError):  # a price out of float range: inf
+        return json.dumps(document).encode()
 
 
 def _whole(data: bytes, reason: str, detail: str, producer: str) -> DecodedMessage:
-    rejection = Rejection(reason, detail, data, _source_of(data, producer))
-    return DecodedMessage(data, [], [rejection], producer)
+    return _refused(data, reason, detail, _source_of(data, producer), producer)
 
 
 def _undecodable(data: bytes, error: str, producer: str) -> DecodedMessage:
@@ -215,15 +433,13 @@ def _undecodable(data: bytes, error: str, producer: str) -> DecodedMessage:
     try:
         document = json.loads(data, parse_constant=constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        detail = f"not JSON: {error}"
-        return DecodedMessage(data, [], [Rejection("malformed", detail, data, producer)], producer)
+        return _refused(data, "malformed", f"not JSON: {error}", producer, producer)
     detail = (
         f"{' and '.join(sorted(set(constants)))} is not a JSON number (a price must be finite)"
         if constants
         else error
     )
-    source = _source_in(document) or producer
-    return DecodedMessage(data, [], [Rejection("invalid", detail, data, source)], producer)
+    return _refused(data, "invalid", detail, _source_in(document) or producer, producer)
 
 
 def when(us: int) -> str:
@@ -241,8 +457,23 @@ def _seconds(value: float) -> str:
     return f"{value:.0f}" if value == int(value) else f"{value:g}"
 
 
+_PASS, _UNKNOWN, _ELSEWHERE, _FUTURE, _PAST = range(5)
+_REASONS = {
+    _UNKNOWN: "unknown_symbol",
+    _ELSEWHERE: "wrong_partition",
+    _FUTURE: "future",
+    _PAST: "past",
+}
+
+
 class TickGate:
-    """The checks 3-6 for one partition; remembers the newest event time it let through."""
+    """The checks 3-6 for one partition; remembers the newest event time it let through.
+
+    The checks run on whole columns: the symbol checks once per distinct symbol of a
+    message, the time checks as array comparisons. Only a message in which a tick is
+    beyond the limit set by the ticks before it is checked tick by tick (the limit
+    moves with every tick that passes).
+    """
 
     def __init__(
         self,
@@ -256,58 +487,107 @@ class TickGate:
         self.symbols = frozenset(symbols)
         self.rules = rules or TickRules()
         self.newest = -1
+        self._verdicts: dict[str, int] = {}
 
     def restore(self, watermark: int) -> None:
         """After a restart: the partition's event time had reached at least ``watermark``."""
         self.newest = max(self.newest, watermark)
 
+    def _verdict(self, symbol: str) -> int:
+        verdict = self._verdicts.get(symbol)
+        if verdict is None:
+            if symbol not in self.symbols:
+                verdict = _UNKNOWN
+            elif self.partition_of(symbol) != self.partition:
+                verdict = _ELSEWHERE
+            else:
+                verdict = _PASS
+            self._verdicts[symbol] = verdict
+        return verdict
+
     def check(
         self, message: DecodedMessage, reference_us: int
-    ) -> tuple[list[Tick], list[Rejection]]:
+    ) -> tuple[TickColumns, list[Rejection]]:
         """The ticks of ``message`` that pass, and a rejection for each other one.
 
         ``reference_us``: when the message was produced (microseconds since the epoch).
         """
-        ahead, age = _seconds(self.rules.max_ahead_seconds), _seconds(self.rules.max_age_seconds)
+        columns = message.columns
+        if not len(columns):
+            return columns, []
         ahead_us = int(self.rules.max_ahead_seconds * MICROS)
         age_us = int(self.rules.max_age_seconds * MICROS)
-        oldest = reference_us - age_us if age_us else None
-        limit = (
-            min(max(self.newest, reference_us) + ahead_us, MAX_EVENT_TIME)
-            if ahead_us
-            else MAX_EVENT_TIME
-        )
-        symbols, partition, partition_of = self.symbols, self.partition, self.partition_of
-        passed: list[Tick] = []
-        refused: list[Rejection] = []
-        for tick in message.ticks:
-            symbol, ts = tick.symbol, tick.ts
-            if symbol not in symbols:
-                detail = f"{symbol} is not a symbol of the universe"
-                refused.append(message.rejection(tick, "unknown_symbol", detail))
-            elif (home := partition_of(symbol)) != partition:
-                detail = f"{symbol} belongs to partition {home}, not {partition}"
-                refused.append(message.rejection(tick, "wrong_partition", detail))
-            elif ts > limit:
-                detail = (
-                    f"{symbol} tick at {when(ts)} is more than {ahead} s ahead of the "
-                    f"partition's newest event time {when(self.newest)} and of the time it "
-                    f"was produced {when(reference_us)} (max_ahead_seconds)"
-                    if ts <= MAX_EVENT_TIME
-                    else f"{symbol} tick at {when(ts)} is beyond the last event time the wire "
+        verdicts = np.array([self._verdict(s) for s in columns.symbols], dtype=np.int8)
+        codes = verdicts[columns.symbol]
+        ts = columns.ts
+        if age_us:
+            codes[(codes == _PASS) & (ts < reference_us - age_us)] = _PAST
+        limit = self._limit(self.newest, reference_us, ahead_us)
+        beyond = (ts > limit) & ((codes == _PASS) | (codes == _PAST))
+        if beyond.any():
+            codes = self._sequential(ts, codes, reference_us, ahead_us)
+        passed = codes == _PASS
+        kept = columns if passed.all() else columns.take(passed)
+        rejections = [
+            message.rejection(
+                int(columns.row[i]),
+                _REASONS[int(codes[i])],
+                self._detail(int(codes[i]), columns, int(i), reference_us),
+            )
+            for i in np.flatnonzero(~passed).tolist()
+        ]
+        if len(kept):
+            self.newest = max(self.newest, int(kept.ts.max()))
+        return kept, rejections
+
+    @staticmethod
+    def _limit(newest: int, reference_us: int, ahead_us: int) -> int:
+        if not ahead_us:
+            return MAX_EVENT_TIME
+        return min(max(newest, reference_us) + ahead_us, MAX_EVENT_TIME)
+
+    def _sequential(
+        self,
+        ts: npt.NDArray[np.int64],
+        codes: npt.NDArray[np.int8],
+        reference_us: int,
+        ahead_us: int,
+    ) -> npt.NDArray[np.int8]:
+        """The future check tick by tick: each tick that passes moves the limit."""
+        codes = codes.copy()
+        newest = self.newest
+        limit = self._limit(newest, reference_us, ahead_us)
+        for i, (stamp, code) in enumerate(zip(ts.tolist(), codes.tolist(), strict=True)):
+            if code in (_UNKNOWN, _ELSEWHERE):
+                continue
+            if stamp > limit:
+                codes[i] = _FUTURE
+            elif code == _PASS and stamp > newest:
+                newest = stamp
+                limit = self._limit(newest, reference_us, ahead_us)
+        return codes
+
+    def _detail(self, code: int, columns: TickColumns, i: int, reference_us: int) -> str:
+        symbol, ts = columns.symbols[int(columns.symbol[i])], int(columns.ts[i])
+        if code == _UNKNOWN:
+            return f"{symbol} is not a symbol of the universe"
+        if code == _ELSEWHERE:
+            home = self.partition_of(symbol)
+            return f"{symbol} belongs to partition {home}, not {self.partition}"
+        if code == _FUTURE:
+            if ts > MAX_EVENT_TIME:
+                return (
+                    f"{symbol} tick at {when(ts)} is beyond the last event time the wire "
                     f"carries, 2**53 us"
                 )
-                refused.append(message.rejection(tick, "future", detail))
-            elif oldest is not None and ts < oldest:
-                detail = (
-                    f"{symbol} tick at {when(ts)} is more than {age} s older than the time it "
-                    f"was produced {when(reference_us)} (max_age_seconds)"
-                )
-                refused.append(message.rejection(tick, "past", detail))
-            else:
-                passed.append(tick)
-                if ts > self.newest:
-                    self.newest = ts
-                    if ahead_us:
-                        limit = min(max(ts, reference_us) + ahead_us, MAX_EVENT_TIME)
-        return passed, refused
+            ahead = _seconds(self.rules.max_ahead_seconds)
+            return (
+                f"{symbol} tick at {when(ts)} is more than {ahead} s ahead of the "
+                f"partition's newest event time {when(self.newest)} and of the time it "
+                f"was produced {when(reference_us)} (max_ahead_seconds)"
+            )
+        age = _seconds(self.rules.max_age_seconds)
+        return (
+            f"{symbol} tick at {when(ts)} is more than {age} s older than the time it "
+            f"was produced {when(reference_us)} (max_age_seconds)"
+        )

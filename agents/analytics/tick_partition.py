@@ -10,10 +10,13 @@ the lost one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import msgspec
 
-from agents.analytics.bars import MICROS, BarUpdate, PartitionBars
+from agents.analytics.bars import MICROS, BarUpdate, ClosedBars, PartitionBars
 from agents.analytics.symbols import SymbolParams, SymbolState
+from agents.analytics.tick_columns import TickColumns
 from streams.records import Bar, BarFrame, Tick
 
 MAX_BARS_PER_FRAME = 200
@@ -33,19 +36,21 @@ class TickPartition:
         self.symbols: dict[str, SymbolState] = {}
         self.offset = -1
 
-    def apply(self, ticks: list[Tick], offset: int) -> tuple[list[BarFrame], BarUpdate]:
+    def apply(
+        self, ticks: TickColumns | Sequence[Tick], offset: int
+    ) -> tuple[list[BarFrame], BarUpdate]:
         """Apply the ticks of message ``offset``: the frames to publish (often none) and
         the update (its ``late`` and ``duplicates`` ticks were not used)."""
         previous = self.bars.watermark
         update = self.bars.apply(ticks, offset)
-        update.closed = [self._with_stats(bar) for bar in update.closed]
+        update.closed = self._with_stats(update.intervals)
         self.offset = offset
         return self._frames(update, previous), update
 
     def flush(self) -> BarFrame:
         """End of input: close every open bar; the frame holding them."""
         update = self.bars.flush()
-        update.closed = [self._with_stats(bar) for bar in update.closed]
+        update.closed = self._with_stats(update.intervals)
         return BarFrame(
             partition=self.partition,
             watermark=update.watermark,
@@ -60,19 +65,23 @@ class TickPartition:
         first = self.bars.first_open_offset()
         return self.offset + 1 if first is None else first
 
-    def _with_stats(self, bar: Bar) -> Bar:
+    def _with_stats(self, intervals: list[ClosedBars]) -> list[Bar]:
+        return [
+            self._bar_with_stats(bar) for interval in intervals for bar in interval.bars()
+        ]
+
+    def _bar_with_stats(self, bar: Bar) -> Bar:
         state = self.symbols.get(bar.symbol)
         if state is None:
             state = self.symbols[bar.symbol] = SymbolState(self.symbol_params)
-        metrics = state.on_bar(bar.open, bar.high, bar.low, bar.close, bar.volume)
-        stats = metrics
+        stats = state.on_bar(bar.open, bar.high, bar.low, bar.close, bar.volume)
         return msgspec.structs.replace(bar, stats=stats)
 
     def replay_frame(self, frame: BarFrame) -> None:
         """Take one earlier frame of this partition, in order: its bars feed the symbols'
         indicators exactly as when they were first closed."""
         for bar in frame.bars:
-            self._with_stats(bar)
+            self._bar_with_stats(bar)
 
     def restore(self, frame: BarFrame) -> int:
         """Continue from the last frame this stage published (after ``replay_frame`` of
