@@ -52,7 +52,7 @@ DEFAULT_TOPICS = Topics(
         4,
         "symbol for a single tick; null for a frame (explicit partition)",
         (records.ColumnarTickFrame, records.TickFrame, records.Tick),
-        "Quote ticks: a frame of ticks of one partition (columns, or a list of ticks), or a bare tick.",
+        "Quote ticks: a frame of ticks of one partition (as columns or as a list), or a bare tick.",
     ),
     bars=TopicSpec(
         "rotation.bars",

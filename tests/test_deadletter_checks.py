@@ -19,7 +19,7 @@ from agents.analytics.tick_checks import (
 from agents.bar_agent import produced_at_us, producer_of
 from agents.deadletters import dead_letter
 from rotation.deadletter_report import Report, preview, to_entry
-from streams.codec import decode_deadletter, encode
+from streams.codec import columnar_frame, decode_deadletter, encode, frames_for
 from streams.partitioning import partition_for, partitioner
 from streams.records import Tick
 from streams.units import MICROS
@@ -242,3 +242,64 @@ def test_report_counts_every_entry_and_keeps_the_latest_that_match():
     assert [e["offset"] for e in document["latest"]] == [3, 2]  # newest first, late only
     assert base64.b64decode(document["latest"][0]["original"]) == b"x"
     assert report.sources["late"] == {"src0": 2, "src1": 1}
+
+
+def test_a_columnar_frame_decodes_to_the_ticks_it_was_made_of():
+    ticks = [tick(NOW, 10.0), tick(NOW + 1, 10.5), tick(NOW + 2, 11.0, "ZZZ")]
+    ticks[1] = Tick(symbol="IWM", ts=NOW + 1, price=10.5, size=300.0, bid=10.4, source="feed")
+    message = decode_message(encode(columnar_frame(ticks)))
+    assert message.rejected == []
+    assert message.ticks == ticks
+    passed, refused = gate().check(message, NOW)
+    assert used(message, passed) == ticks[:2]
+    [unknown] = refused
+    assert (unknown.reason, unknown.source) == ("unknown_symbol", "feed")
+    assert unknown.original == encode(ticks[2])  # the tick as a version 1 object
+
+
+def test_a_bad_tick_of_a_columnar_frame_is_refused_alone():
+    frame = {
+        "v": 2,
+        "symbols": ["IWM", "iwm"],
+        "symbol": [0, 0, 1, 5, 0],
+        "ts": [NOW, -1, NOW, NOW, NOW + 5],
+        "price": [10.0, 10.0, 10.0, 10.0, -2.0],
+        "size": [1.0, 1.0, 1.0, 1.0, 1.0],
+        "source": "feed",
+    }
+    passed, rejected = verdict(encode(frame))
+    assert [t.ts for t in passed] == [NOW]
+    assert [r.reason for r in rejected] == ["invalid"] * 4
+    details = [r.detail for r in rejected]
+    assert details[0].startswith("tick 2 of 5: ts -1 must be >= 0")
+    assert "symbol 'iwm' is not a ticker symbol" in details[1]
+    assert "symbol index 5 is not an index of symbols (0..1)" in details[2]
+    assert "price -2.0 must be a finite number > 0" in details[3]
+    assert rejected[3].original == encode(
+        {"symbol": "IWM", "ts": NOW + 5, "price": -2.0, "size": 1.0, "source": "feed"}
+    )
+
+
+@pytest.mark.parametrize(
+    ("frame", "words"),
+    [
+        ({"symbols": ["IWM"], "symbol": [0, 0], "ts": [NOW], "price": [1.0, 2.0]}, "lengths"),
+        ({"symbols": ["IWM"], "symbol": [], "ts": [], "price": []}, "no ticks"),
+        ({"symbols": ["IWM"], "symbol": [0], "ts": [2**70], "price": [1.0]}, "out of range"),
+        ({"symbols": ["IWM"], "symbol": [0], "ts": [NOW], "price": ["1"]}, "(v=2)"),
+        ({"symbols": ["IWM"], "symbol": [0], "ts": [NOW], "price": [1.0], "v": 3}, "v=3"),
+    ],
+)
+def test_a_columnar_frame_that_does_not_hold_together_is_refused_whole(frame, words):
+    passed, rejected = verdict(encode({"v": 2, **frame}))
+    assert passed == []
+    [rejection] = rejected
+    assert rejection.reason == "invalid" and words in rejection.detail, rejection.detail
+
+
+def test_frames_keep_each_source_and_split_at_the_limit():
+    ticks = [tick(NOW + i, source="a" if i < 3 else "b") for i in range(5)]
+    frames = frames_for(ticks, 2, {"IWM": P})
+    decoded = [decode_message(data) for _, data in frames]
+    assert [(m.source, len(m.columns)) for m in decoded] == [("a", 2), ("a", 1), ("b", 2)]
+    assert [t for m in decoded for t in m.ticks] == ticks

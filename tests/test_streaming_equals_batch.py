@@ -39,7 +39,9 @@ from agents.analytics.breadth import BreadthParams
 from agents.analytics.pipeline import Pipeline
 from agents.analytics.rrg import RRGParams
 from agents.analytics.symbols import SymbolParams
+from agents.analytics.tick_checks import decode_message
 from rotation.config import Universe, load_universe
+from streams.codec import columnar_frame, encode
 from streams.partitioning import partition_for, partitioner
 from streams.records import Bar, GroupStats, MetricsSnapshot, PairStats, Tick
 from streams.units import MICROS
@@ -315,6 +317,18 @@ def fed_as(batches: list[tuple[int, list[Tick]]]) -> Callable[[Pipeline], None]:
     return feed
 
 
+def fed_as_columnar_frames(batches: list[tuple[int, list[Tick]]]) -> Callable[[Pipeline], None]:
+    """Each message through the wire: encoded as a columnar frame, decoded into columns."""
+
+    def feed(pipeline: Pipeline) -> None:
+        for partition, ticks in batches:
+            decoded = decode_message(encode(columnar_frame(ticks)))
+            assert decoded.rejected == []
+            pipeline.apply(partition, decoded.columns)
+
+    return feed
+
+
 # --- Batch reference (pandas) ---------------------------------------------------------
 
 
@@ -558,11 +572,13 @@ def test_streaming_equals_batch_for_every_field_and_any_arrival(universe, market
     rng = random.Random(market.seed)
     in_time_order = sorted(arrival, key=lambda t: t.ts)  # stable: ties keep arrival order
 
-    shuffled_four = run(universe, 4, fed_as(messages(arrival, 4, market.max_message, rng)))
+    four_messages = messages(arrival, 4, market.max_message, rng)
+    shuffled_four = run(universe, 4, fed_as(four_messages))
+    columnar_four = run(universe, 4, fed_as_columnar_frames(four_messages))
     ordered_one = run(universe, 1, fed_as(messages(in_time_order, 1, market.max_message, rng)))
     shuffled_one = run(universe, 1, fed_as(messages(arrival, 1, market.max_message, rng)))
     batch_four = run(universe, 4, lambda p: p.apply_batch(in_time_order))
-    runs = (shuffled_four, ordered_one, shuffled_one, batch_four)
+    runs = (shuffled_four, ordered_one, shuffled_one, batch_four, columnar_four)
 
     expected = batch(arrival)
     unique = int(expected.bars["ticks"].sum())

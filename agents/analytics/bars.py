@@ -50,7 +50,7 @@ def _keys(symbol: Ints, ts: Ints, price: Floats, size: Floats) -> list[int]:
         h ^= price.view(np.uint64) * _MIX[2]
         h ^= (size + 0.0).view(np.uint64) * _MIX[3]  # + 0.0: -0.0 equals 0.0
         h ^= h >> np.uint64(31)
-    return h.tolist()  # type: ignore[no-any-return]  # numpy stubs: list[Any]
+    return h.tolist()
 
 
 @dataclass(frozen=True)
@@ -125,9 +125,7 @@ class _Interval:
         for name in ("open_ts", "close_ts", "ticks"):
             grown = np.concatenate([getattr(self, name), np.zeros(extra, dtype=np.int64)])
             setattr(self, name, grown)
-        self.first_offset = np.concatenate(
-            [self.first_offset, np.full(extra, -1, dtype=np.int64)]
-        )
+        self.first_offset = np.concatenate([self.first_offset, np.full(extra, -1, dtype=np.int64)])
 
     def add(
         self, slot: Ints, ts: Ints, price: Floats, size: Floats, offset: int
@@ -272,9 +270,7 @@ class PartitionBars:
                     duplicate = found
                 continue
             rows = np.flatnonzero(on_time & (starts == start))
-            found = bars.add(
-                slot[rows], ts[rows], columns.price[rows], columns.size[rows], offset
-            )
+            found = bars.add(slot[rows], ts[rows], columns.price[rows], columns.size[rows], offset)
             if found is not None:
                 duplicate[rows[found]] = True
         used = on_time & ~duplicate

@@ -228,7 +228,8 @@ def _decode(data: bytes, producer: str) -> DecodedMessage:
     except msgspec.DecodeError as exc:
         return _undecodable(data, str(exc), producer)
     if version == 2:
-        return _whole(data, "invalid", f"not a columnar tick frame (v=2): {columns_error}", producer)
+        detail = f"not a columnar tick frame (v=2): {columns_error}"
+        return _whole(data, "invalid", detail, producer)
     try:
         return _from_ticks(data, _frame.decode(data).ticks, None, producer)
     except msgspec.ValidationError as exc:

@@ -66,9 +66,7 @@ class TickPartition:
         return self.offset + 1 if first is None else first
 
     def _with_stats(self, intervals: list[ClosedBars]) -> list[Bar]:
-        return [
-            self._bar_with_stats(bar) for interval in intervals for bar in interval.bars()
-        ]
+        return [self._bar_with_stats(bar) for interval in intervals for bar in interval.bars()]
 
     def _bar_with_stats(self, bar: Bar) -> Bar:
         state = self.symbols.get(bar.symbol)
