@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+import msgspec
+
 from agents.analytics.rotation import RotationEngine
 from agents.analytics.tick_columns import TickColumns
 from agents.analytics.tick_partition import TickPartition
@@ -58,7 +60,7 @@ class Pipeline:
         # A partition without ticks must not hold back the others' last interval.
         end = max(frame.watermark for frame in frames)
         for frame in frames:
-            self._merge(BarFrame(frame.partition, end, frame.bars, frame.source_offset))
+            self._merge(msgspec.structs.replace(frame, watermark=end))
 
     def _merge(self, frame: BarFrame) -> None:
         for end, bars in self.merger.add(frame):

@@ -20,11 +20,14 @@ retry yields the same id.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 from agents.analytics.breadth import GroupBreadth
+from agents.analytics.interval_bars import IntervalBars
 from agents.analytics.relative_strength import RelativeStrength, RSPoint
 from agents.analytics.rrg import RelativeRotation, RRGPoint
 from agents.analytics.rules import RULES
@@ -138,20 +141,30 @@ class RotationEngine:
         self.closes: dict[str, float] = {}
         self.groups = {name: GroupTracker(name, universe) for name in universe.groups}
         self.pairs = [PairTracker(spec, universe) for spec in universe.all_pairs()]
+        # The symbols a pair has as a leg: their last closes, carried forward.
+        self._legs = sorted(
+            {leg for p in self.pairs for leg in (p.spec.numerator, p.spec.denominator)}
+            - set(self.groups)
+        )
         self.interval_ends: deque[int] = deque(maxlen=512)
         self.bars = 0
         self.interval_ticks = 0
 
-    def on_interval(self, end: int, bars: list[Bar]) -> tuple[list[MetricsSnapshot], list[Signal]]:
+    def on_interval(
+        self, end: int, bars: IntervalBars | Sequence[Bar]
+    ) -> tuple[list[MetricsSnapshot], list[Signal]]:
         """Apply one complete interval's bars; return its snapshots and signals."""
+        if not isinstance(bars, IntervalBars):
+            bars = IntervalBars.of(end, bars)
         self.bars += 1
         self.interval_ends.append(end)
-        members: dict[str, SymbolStats] = {}
-        self.interval_ticks = sum(bar.ticks for bar in bars)
-        for bar in bars:
-            self.closes[bar.symbol] = bar.close
-            if bar.stats is not None:
-                members[bar.symbol] = bar.stats
+        self.interval_ticks = int(bars.ticks.sum())
+        symbols = bars.symbols
+        for leg in self._legs:
+            i = bisect.bisect_left(symbols, leg)
+            if i < len(symbols) and symbols[i] == leg:
+                self.closes[leg] = float(bars.close[i])
+        members = bars.members()
         snapshots: list[MetricsSnapshot] = []
         verdicts: list[Verdict] = []
         for group in self.groups.values():
