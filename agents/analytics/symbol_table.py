@@ -119,14 +119,6 @@ class StatsColumns:
         return len(self.index)
 
 
-def _shift_in(window: Floats, x: Floats) -> Floats:
-    """``window`` (a gathered copy) moved left by one column, ``x`` the new last one."""
-    if window.shape[1] > 1:
-        window[:, :-1] = window[:, 1:]
-    window[:, -1] = x
-    return window
-
-
 def _as_floats(name: str, values: npt.ArrayLike, rows: int) -> Floats:
     array = np.asarray(values, dtype=np.float64)
     if array.shape != (rows,):
@@ -151,56 +143,70 @@ class SymbolTable:
         self.alpha = 2.0 / (params.ema_bars + 1)  # as Ema.span
         self.size = 0
         self._capacity = 0
-        self._closes = np.empty((0, params.return_bars + 1))
-        self._sma = np.empty((0, params.sma_bars))
-        self._highs = np.empty((0, params.high_low_bars))
-        self._lows = np.empty((0, params.high_low_bars))
-        self._ema = np.empty(0)
+        # Windows are time-major: one row per slot, one column per symbol, so a max or
+        # a sum over a window runs across the contiguous symbols of a row.
+        # Rings (order does not matter to a max, and closes are read at two slots):
+        # the n values held are the n slots before the head, cyclically; empty slots
+        # hold NaN for closes, -inf for highs and +inf for lows (never a max or min).
+        self._closes = np.empty((params.return_bars + 1, 0))
+        self._highs = np.empty((params.high_low_bars, 0))
+        self._lows = np.empty((params.high_low_bars, 0))
+        # The SMA window in chronological order in rows 1..n (filled from the bottom);
+        # row 0 takes the value that left, so moving the window on is one copy.
+        self._sma = np.empty((params.sma_bars + 1, 0))
+        self._ema = np.empty(0)  # NaN: no value yet
         self._bars = np.empty(0, dtype=np.int64)
-        # How many values each window holds (they fill from the right).
-        self._n_closes = np.empty(0, dtype=np.int64)
+        self._n_closes = np.empty(0, dtype=np.int64)  # values held
         self._n_sma = np.empty(0, dtype=np.int64)
         self._n_highs = np.empty(0, dtype=np.int64)
         self._n_lows = np.empty(0, dtype=np.int64)
+        self._head_closes = np.empty(0, dtype=np.int64)  # next slot written
+        self._head_highs = np.empty(0, dtype=np.int64)
+        self._head_lows = np.empty(0, dtype=np.int64)
         self.grow(size)
+
+    _ARRAYS = (
+        "_closes",
+        "_highs",
+        "_lows",
+        "_sma",
+        "_ema",
+        "_bars",
+        "_n_closes",
+        "_n_sma",
+        "_n_highs",
+        "_n_lows",
+        "_head_closes",
+        "_head_highs",
+        "_head_lows",
+    )
 
     # --- size -------------------------------------------------------------------
 
     def grow(self, size: int) -> None:
         """Hold ``size`` symbols; those added start with no bars. Capacity doubles, so
-        adding symbols one at a time costs amortised O(1) rows each."""
+        adding symbols one at a time costs amortised O(1) copies each."""
         if size < self.size:
             raise ValueError(f"a symbol table cannot shrink: size {self.size}, asked {size}")
         if size > self._capacity:
             capacity = max(size, 2 * self._capacity, 16)
-            for name in (
-                "_closes",
-                "_sma",
-                "_highs",
-                "_lows",
-                "_ema",
-                "_bars",
-                "_n_closes",
-                "_n_sma",
-                "_n_highs",
-                "_n_lows",
-            ):
+            for name in self._ARRAYS:
                 old = getattr(self, name)
-                new = np.empty((capacity, *old.shape[1:]), dtype=old.dtype)
-                new[: self.size] = old[: self.size]
+                new = np.empty((*old.shape[:-1], capacity), dtype=old.dtype)
+                new[..., : self.size] = old[..., : self.size]
                 setattr(self, name, new)
             self._capacity = capacity
         self._clear(slice(self.size, size))
         self.size = size
 
     def _clear(self, rows: slice | int) -> None:
-        self._closes[rows] = np.nan
-        self._sma[rows] = np.nan
-        self._highs[rows] = -np.inf  # empty slots never win a max ...
-        self._lows[rows] = np.inf  # ... or a min
+        self._closes[:, rows] = np.nan
+        self._sma[:, rows] = np.nan
+        self._highs[:, rows] = -np.inf
+        self._lows[:, rows] = np.inf
         self._ema[rows] = np.nan
-        for counts in (self._bars, self._n_closes, self._n_sma, self._n_highs, self._n_lows):
-            counts[rows] = 0
+        for name in self._ARRAYS[5:]:
+            getattr(self, name)[rows] = 0
 
     # --- bars -------------------------------------------------------------------
 
@@ -216,7 +222,9 @@ class SymbolTable:
         """Add one closed bar to each symbol of ``index``; their figures at it.
 
         All or nothing: a bad row raises :class:`ValueError` (naming the first one)
-        before any symbol changes.
+        before any symbol changes. Fastest when ``index`` is an ascending run of
+        consecutive symbols (such as every symbol in order): the windows are then
+        used where they are instead of gathered.
         """
         idx = np.asarray(index)
         if idx.ndim != 1:
@@ -232,69 +240,86 @@ class SymbolTable:
         v = _as_floats("volume", volume, k)
         self._validate(idx, o, h, lo, c, v)
         p = self.params
+        rows = np.arange(k)
+        # The symbols' columns: a view when they are consecutive and in order, else a
+        # gathered copy. Nothing below changes the table before the commit but the
+        # head slot of the high and low rings, which the commit then writes.
+        cols: slice | Ints = idx
+        if k and idx[-1] - idx[0] == k - 1 and bool(np.all(idx[1:] > idx[:-1])):
+            cols = slice(int(idx[0]), int(idx[0]) + k)
 
-        # Closes: prev_close before the shift, the n-bar return base after it.
-        n_closes = self._n_closes[idx]
-        closes = self._closes[idx]
+        # Closes: the previous one before the new is written, the n-bar return base
+        # (the oldest of the full ring) after.
+        width = p.return_bars + 1
+        n_closes = self._n_closes[cols]
+        head_closes = self._head_closes[cols]
         has_prev = n_closes > 0
-        prev_close = closes[:, -1].copy()  # NaN where there is none
-        closes = _shift_in(closes, c)
-        n_closes = np.minimum(n_closes + 1, p.return_bars + 1)
-        has_return = n_closes == p.return_bars + 1
+        prev_close = np.where(has_prev, self._closes[head_closes - 1, idx], np.nan)
+        n_closes = np.minimum(n_closes + 1, width)
+        has_return = n_closes == width
+        next_closes = head_closes + 1
+        next_closes[next_closes == width] = 0
         with np.errstate(over="ignore"):
             change_pct = (c / prev_close - 1.0) * 100.0
-            return_pct = np.where(has_return, (c / closes[:, 0] - 1.0) * 100.0, np.nan)
+            base = self._closes[next_closes, idx]  # read before the write below
+            return_pct = np.where(has_return, (c / base - 1.0) * 100.0, np.nan)
 
-        # SMA over the window in chronological order; above_sma decided exactly.
-        n_sma = self._n_sma[idx]
-        window = _shift_in(self._sma[idx], c)
-        n_sma = np.minimum(n_sma + 1, p.sma_bars)
+        # SMA over the window, summed in chronological order (oldest first, one row
+        # at a time: the same window gives the same bits, whatever else is in the call).
+        window = self._sma[:, cols]  # the new window is window[2:] and c
+        n_sma = np.minimum(self._n_sma[cols] + 1, p.sma_bars)
         has_sma = n_sma == p.sma_bars
-        sma = np.where(has_sma, window.sum(axis=1) / p.sma_bars, np.nan)
-        above_sma = self._above_sma(c, sma, window, has_sma)
+        older = window[2:]
+        total = np.zeros(k)
+        for row in older:
+            total += row
+        sma = np.where(has_sma, (total + c) / p.sma_bars, np.nan)
+        above_sma = self._above_sma(c, sma, older, has_sma)
 
         # EMA seeded with the first close: EMA_t = EMA_{t-1} + alpha (C_t - EMA_{t-1}).
-        ema = self._ema[idx]
+        ema = self._ema[cols]
         ema = np.where(np.isnan(ema), c, ema + self.alpha * (c - ema))
 
-        # Highs and lows: new_high/new_low against the N previous bars, then the window.
+        # Highs and lows: the slot at the head is empty or holds the value that leaves.
         n_hl = p.high_low_bars
-        n_highs, n_lows = self._n_highs[idx], self._n_lows[idx]
-        highs, lows = self._highs[idx], self._lows[idx]
-        if n_hl > 1:
-            high_rest = highs[:, 1:].max(axis=1)
-            low_rest = lows[:, 1:].min(axis=1)
-        else:
-            high_rest = np.full(k, -np.inf)
-            low_rest = np.full(k, np.inf)
-        prior_high = np.maximum(highs[:, 0], high_rest)
-        prior_low = np.minimum(lows[:, 0], low_rest)
+        n_highs, n_lows = self._n_highs[cols], self._n_lows[cols]
+        head_highs, head_lows = self._head_highs[cols], self._head_lows[cols]
+        highs, lows = self._highs[:, cols], self._lows[:, cols]
+        leaving_high = highs[head_highs, rows]
+        leaving_low = lows[head_lows, rows]
+        highs[head_highs, rows] = -np.inf
+        lows[head_lows, rows] = np.inf
+        high_rest, low_rest = highs.max(axis=0), lows.min(axis=0)
+        prior_high = np.maximum(high_rest, leaving_high)  # -inf when empty
+        prior_low = np.minimum(low_rest, leaving_low)  # +inf when empty
         full = n_highs == n_hl  # SymbolState asks the highs window for both
         new_high = full & (n_highs > 0) & (h > prior_high)
         new_low = full & (n_lows > 0) & (lo < prior_low)
         high_n = np.maximum(high_rest, h)
         low_n = np.minimum(low_rest, lo)
-        highs = _shift_in(highs, h)
-        lows = _shift_in(lows, lo)
 
         direction = np.sign(c - prev_close)  # NaN where there is no previous close
         direction = np.where(has_prev, direction, 0.0).astype(np.int8)
         zero = np.zeros(k)
         up_volume = np.where(direction == 1, v, zero)
         down_volume = np.where(direction == -1, v, zero)
-        bars = self._bars[idx] + 1
+        bars = self._bars[cols] + 1
 
         # Commit.
-        self._closes[idx] = closes
-        self._n_closes[idx] = n_closes
-        self._sma[idx] = window
-        self._n_sma[idx] = n_sma
-        self._ema[idx] = ema
-        self._highs[idx] = highs
-        self._lows[idx] = lows
-        self._n_highs[idx] = np.minimum(n_highs + 1, n_hl)
-        self._n_lows[idx] = np.minimum(n_lows + 1, n_hl)
-        self._bars[idx] = bars
+        self._closes[head_closes, idx] = c
+        self._head_closes[cols] = next_closes
+        self._n_closes[cols] = n_closes
+        self._sma[:-1, cols] = window[1:]
+        self._sma[-1, cols] = c
+        self._n_sma[cols] = n_sma
+        self._ema[cols] = ema
+        self._highs[head_highs, idx] = h
+        self._lows[head_lows, idx] = lo
+        self._head_highs[cols] = np.where(head_highs + 1 == n_hl, 0, head_highs + 1)
+        self._head_lows[cols] = np.where(head_lows + 1 == n_hl, 0, head_lows + 1)
+        self._n_highs[cols] = np.minimum(n_highs + 1, n_hl)
+        self._n_lows[cols] = np.minimum(n_lows + 1, n_hl)
+        self._bars[cols] = bars
 
         return StatsColumns(
             index=idx,
@@ -361,8 +386,9 @@ class SymbolTable:
             )
         raise ValueError(f"{symbol}bar volume must be a finite number >= 0, got {float(v[row])}")
 
-    def _above_sma(self, c: Floats, sma: Floats, window: Floats, has_sma: Bools) -> Bools:
-        """C_t > SMA_n as ``SymbolState._above_sma`` decides it: n C_t - sum(window) > 0.
+    def _above_sma(self, c: Floats, sma: Floats, older: Floats, has_sma: Bools) -> Bools:
+        """C_t > SMA_n as ``SymbolState._above_sma`` decides it: n C_t - sum(window) > 0,
+        the window being ``older`` (the n - 1 closes before C_t) and C_t.
 
         numpy's sum of n positive values is within about n ulps of the exact sum, so
         where ``|C_t - sma|`` exceeds a bound well above that error the rounded
@@ -376,8 +402,8 @@ class SymbolTable:
             near = has_sma & (np.abs(c - sma) <= rtol * np.maximum(c, np.abs(sma)))
         for row in np.flatnonzero(near).tolist():
             close = float(c[row])
-            terms = window[row].tolist()
-            above[row] = math.fsum([close] * n + [-x for x in terms]) > 0
+            window = [*older[:, row].tolist(), close]
+            above[row] = math.fsum([close] * n + [-x for x in window]) > 0
         return above
 
     # --- records ----------------------------------------------------------------
@@ -444,39 +470,45 @@ class SymbolTable:
         i = self._check(i)
         ema = float(self._ema[i])
 
-        def tail(window: Floats, count: np.int64) -> list[float]:
-            return window[i, window.shape[1] - int(count) :].tolist()
+        def ring(values: Floats, head: Ints, count: Ints) -> list[float]:
+            start = int(head[i]) - int(count[i])
+            slots = np.arange(start, start + int(count[i])) % values.shape[0]
+            return values[slots, i].tolist()
 
+        n_sma = int(self._n_sma[i])
         return {
             "bars": int(self._bars[i]),
-            "closes": tail(self._closes, self._n_closes[i]),
-            "sma": tail(self._sma, self._n_sma[i]),
+            "closes": ring(self._closes, self._head_closes, self._n_closes),
+            "sma": self._sma[self._sma.shape[0] - n_sma :, i].tolist() if n_sma else [],
             "ema": None if math.isnan(ema) else ema,
-            "highs": tail(self._highs, self._n_highs[i]),
-            "lows": tail(self._lows, self._n_lows[i]),
+            "highs": ring(self._highs, self._head_highs, self._n_highs),
+            "lows": ring(self._lows, self._head_lows, self._n_lows),
         }
 
     def from_state(self, i: int, state: dict[str, Any]) -> None:
         """Symbol ``i`` continues from ``state`` (of :meth:`to_state` or
         ``SymbolState.to_state()``, made with the same params), as
-        ``SymbolState.from_state`` would."""
+        ``SymbolState.from_state`` would; a state that cannot be read changes nothing."""
         i = self._check(i)
+        p = self.params
         bars = int(state["bars"])
-        closes = [float(x) for x in state["closes"]]
-        sma = [float(x) for x in state["sma"]]
+        # A deque of the window's length keeps the last values: so does the table.
+        closes = [float(x) for x in state["closes"]][-(p.return_bars + 1) :]
+        sma = [float(x) for x in state["sma"]][-p.sma_bars :]
         ema = None if state["ema"] is None else float(state["ema"])
-        highs = [float(x) for x in state["highs"]]
-        lows = [float(x) for x in state["lows"]]
+        highs = [float(x) for x in state["highs"]][-p.high_low_bars :]
+        lows = [float(x) for x in state["lows"]][-p.high_low_bars :]
         self._clear(i)
         self._bars[i] = bars
-        for window, counts, values in (
-            (self._closes, self._n_closes, closes),
-            (self._sma, self._n_sma, sma),
-            (self._highs, self._n_highs, highs),
-            (self._lows, self._n_lows, lows),
-        ):
-            values = values[-window.shape[1] :]  # a deque of that length keeps these
-            if values:
-                window[i, window.shape[1] - len(values) :] = values
-            counts[i] = len(values)
         self._ema[i] = np.nan if ema is None else ema
+        for values, ring, count, head in (
+            (closes, self._closes, self._n_closes, self._head_closes),
+            (highs, self._highs, self._n_highs, self._head_highs),
+            (lows, self._lows, self._n_lows, self._head_lows),
+        ):
+            ring[: len(values), i] = values
+            count[i] = len(values)
+            head[i] = len(values) % ring.shape[0]
+        if sma:
+            self._sma[self._sma.shape[0] - len(sma) :, i] = sma
+        self._n_sma[i] = len(sma)
