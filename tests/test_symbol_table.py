@@ -141,7 +141,7 @@ def table_states(table: SymbolTable) -> list[dict[str, Any]]:
 
 
 @settings(
-    max_examples=200,
+    max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -255,6 +255,25 @@ def test_the_same_window_gives_the_same_sma_bits_whatever_came_before():
     for x in window:
         only = feed(alone, [0], [(x, x, x, x, 1)])
     assert only.sma.tolist() == [smas[0]]
+
+
+def test_symbols_in_place_and_gathered_give_the_same_bits():
+    """Consecutive ascending symbols use the windows in place, any other order gathers
+    them: the figures are the same to the bit."""
+    params = SymbolParams(sma_bars=9, ema_bars=4, return_bars=3, high_low_bars=5)
+    rng = np.random.default_rng(11)
+    in_place, gathered = SymbolTable(params, 30), SymbolTable(params, 30)
+    last: dict[int, float] = {}
+    for _ in range(40):
+        order = list(range(30))
+        bars = [make_bar(rng, last.get(i)) for i in order]
+        last.update((i, bar[3]) for i, bar in zip(order, bars, strict=True))
+        a = feed(in_place, order, bars)
+        b = feed(gathered, order[::-1], bars[::-1])
+        for name in RECORD_FIELDS:
+            x, y = getattr(a, name), getattr(b, name)[::-1]
+            assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), name
+    assert table_states(in_place) == table_states(gathered)
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,9 @@ The same figures as :class:`agents.analytics.symbols.SymbolState` (same formulas
 same conventions: a symbol's indicators advance only on its own bars), for many
 symbols at once: one call to :meth:`SymbolTable.on_bars` advances every symbol that
 closed a bar in an interval by one vectorised step, instead of one Python call per
-symbol (after the columnar layout of pandas' window operations and of
-"MonetDB/X100: Hyper-Pipelining Query Execution", Boncz, Zukowski and Nes, CIDR 2005:
-one operation over a column of values rather than one interpretation per value).
+symbol (the column-at-a-time execution of "MonetDB/X100: Hyper-Pipelining Query
+Execution", Boncz, Zukowski and Nes, CIDR 2005: one operation over a column of
+values rather than one interpretation per value).
 
 API::
 
@@ -32,18 +32,28 @@ API::
 - :meth:`SymbolTable.records` builds the wire records: the fields have the Python
   types ``SymbolState`` gives (float, int, bool, None).
 
+A caller holding ``Bar`` records passes their fields as arrays, e.g.
+``np.fromiter((b.close for b in bars), np.float64, len(bars))``, and puts
+``records(cols)[j]`` into bar j's ``stats``.
+
 Exactness. Every figure but the SMA is computed with the very floating-point
 operations of ``SymbolState`` and is bit-identical. The SMA is ``sum(window) / n``
-with numpy's sum over a window kept in chronological order (shifted, not a ring), so
-the same window always gives the same bits, within a few ulps of ``math.fsum``
-(relative error at most about n * 2**-53). ``above_sma`` is decided as
-``SymbolState._above_sma`` does, exactly: where ``|close - sma|`` is clearly larger
-than that error the sign of ``close - sma`` is the sign of ``n * close - sum``; the
-few rows near a tie are decided with ``math.fsum`` over the same ``2n`` terms.
+summed oldest first over a window kept in chronological order (shifted, not a ring),
+so the same window always gives the same bits, whatever the symbol's history or the
+other rows of the call, within a few ulps of ``math.fsum`` (relative error at most
+about n * 2**-53). ``above_sma`` is decided as ``SymbolState._above_sma`` does,
+exactly: where ``|close - sma|`` is clearly larger than that error the sign of
+``close - sma`` is the sign of ``n * close - sum``; the few rows near a tie are
+decided with ``math.fsum`` over the same ``2n`` terms.
 
-Cost: each bar moves its symbol's windows by one (``return_bars + 1`` closes,
-``sma_bars`` closes, ``high_low_bars`` highs and lows); the highest high and lowest
-low are ``max`` / ``min`` over axis 1 of the windows of the symbols that got a bar.
+Layout and cost. The windows are 2-D arrays, time-major: one row per slot, one column
+per symbol (the "axis" of the max / min / sum is axis 0, so each reduction runs
+across contiguous symbols, several times faster in numpy than along short rows).
+Closes, highs and lows are rings (a bar writes one slot per symbol; order does not
+matter to a max, and closes are read at two slots); the SMA window is shifted by one
+copy per bar. When ``index`` is an ascending run of consecutive symbols the windows
+are used in place; otherwise the columns of ``index`` are gathered first (about 1.5
+times the cost). Building the ``SymbolStats`` records costs more than the step.
 """
 
 from __future__ import annotations
