@@ -165,6 +165,10 @@ class SymbolTable:
         # row 0 takes the value that left, so moving the window on is one copy.
         self._sma = np.empty((params.sma_bars + 1, 0))
         self._ema = np.empty(0)  # NaN: no value yet
+        # The highest high and lowest low held (-inf / +inf when none): a window's
+        # extreme is looked for again only when the value that leaves it was it.
+        self._top = np.empty(0)
+        self._bottom = np.empty(0)
         self._bars = np.empty(0, dtype=np.int64)
         self._n_closes = np.empty(0, dtype=np.int64)  # values held
         self._n_sma = np.empty(0, dtype=np.int64)
@@ -181,6 +185,8 @@ class SymbolTable:
         "_lows",
         "_sma",
         "_ema",
+        "_top",
+        "_bottom",
         "_bars",
         "_n_closes",
         "_n_sma",
@@ -215,7 +221,9 @@ class SymbolTable:
         self._highs[:, rows] = -np.inf
         self._lows[:, rows] = np.inf
         self._ema[rows] = np.nan
-        for name in self._ARRAYS[5:]:
+        self._top[rows] = -np.inf
+        self._bottom[rows] = np.inf
+        for name in self._ARRAYS[7:]:
             getattr(self, name)[rows] = 0
 
     # --- bars -------------------------------------------------------------------
@@ -250,10 +258,8 @@ class SymbolTable:
         v = _as_floats("volume", volume, k)
         self._validate(idx, o, h, lo, c, v)
         p = self.params
-        rows = np.arange(k)
         # The symbols' columns: a view when they are consecutive and in order, else a
-        # gathered copy. Nothing below changes the table before the commit but the
-        # head slot of the high and low rings, which the commit then writes.
+        # gathered copy. Nothing below changes the table before the commit.
         cols: slice | Ints = idx
         if k and idx[-1] - idx[0] == k - 1 and bool(np.all(idx[1:] > idx[:-1])):
             cols = slice(int(idx[0]), int(idx[0]) + k)
@@ -294,14 +300,9 @@ class SymbolTable:
         n_hl = p.high_low_bars
         n_highs, n_lows = self._n_highs[cols], self._n_lows[cols]
         head_highs, head_lows = self._head_highs[cols], self._head_lows[cols]
-        highs, lows = self._highs[:, cols], self._lows[:, cols]
-        leaving_high = highs[head_highs, rows]
-        leaving_low = lows[head_lows, rows]
-        highs[head_highs, rows] = -np.inf
-        lows[head_lows, rows] = np.inf
-        high_rest, low_rest = highs.max(axis=0), lows.min(axis=0)
-        prior_high = np.maximum(high_rest, leaving_high)  # -inf when empty
-        prior_low = np.minimum(low_rest, leaving_low)  # +inf when empty
+        prior_high, prior_low = self._top[cols], self._bottom[cols]  # -inf/+inf if none
+        high_rest = self._rest(self._highs, idx, head_highs, prior_high, np.maximum, -np.inf)
+        low_rest = self._rest(self._lows, idx, head_lows, prior_low, np.minimum, np.inf)
         full = n_highs == n_hl  # SymbolState asks the highs window for both
         new_high = full & (n_highs > 0) & (h > prior_high)
         new_low = full & (n_lows > 0) & (lo < prior_low)
@@ -325,6 +326,8 @@ class SymbolTable:
         self._ema[cols] = ema
         self._highs[head_highs, idx] = h
         self._lows[head_lows, idx] = lo
+        self._top[cols] = high_n
+        self._bottom[cols] = low_n
         self._head_highs[cols] = np.where(head_highs + 1 == n_hl, 0, head_highs + 1)
         self._head_lows[cols] = np.where(head_lows + 1 == n_hl, 0, head_lows + 1)
         self._n_highs[cols] = np.minimum(n_highs + 1, n_hl)
@@ -352,6 +355,32 @@ class SymbolTable:
             has_return=has_return,
             has_sma=has_sma,
         )
+
+    @staticmethod
+    def _rest(
+        ring: Floats,
+        idx: Ints,
+        head: Ints,
+        extreme: Floats,
+        pick: np.ufunc,
+        empty: float,
+    ) -> Floats:
+        """The extreme (``pick`` = np.maximum or np.minimum) of each symbol's ring
+        without the slot at its head, the value that leaves (or an empty slot).
+
+        That is the extreme held unless the leaving value is it: only those symbols'
+        rings (a few in most intervals) are gathered and reduced again. Exact, as
+        max and min are: the same values as a reduction over every ring.
+        """
+        leaving = ring[head, idx]
+        again = np.flatnonzero((leaving == extreme) & (leaving != empty))
+        if not len(again):
+            return extreme
+        rest = extreme.copy()
+        window = ring[:, idx[again]]
+        window[head[again], np.arange(len(again))] = empty
+        rest[again] = pick.reduce(window, axis=0)
+        return rest
 
     def _validate(self, idx: Ints, o: Floats, h: Floats, lo: Floats, c: Floats, v: Floats) -> None:
         k = len(idx)
@@ -519,6 +548,8 @@ class SymbolTable:
             ring[: len(values), i] = values
             count[i] = len(values)
             head[i] = len(values) % ring.shape[0]
+        self._top[i] = max(highs, default=-math.inf)
+        self._bottom[i] = min(lows, default=math.inf)
         if sma:
             self._sma[self._sma.shape[0] - len(sma) :, i] = sma
         self._n_sma[i] = len(sma)
