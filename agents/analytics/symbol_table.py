@@ -47,13 +47,16 @@ exactly: where ``|close - sma|`` is clearly larger than that error the sign of
 decided with ``math.fsum`` over the same ``2n`` terms.
 
 Layout and cost. The windows are 2-D arrays, time-major: one row per slot, one column
-per symbol (the "axis" of the max / min / sum is axis 0, so each reduction runs
-across contiguous symbols, several times faster in numpy than along short rows).
+per symbol, so a reduction over windows (``np.maximum.reduce(..., axis=0)``) runs
+across contiguous symbols, several times faster in numpy than along short rows.
 Closes, highs and lows are rings (a bar writes one slot per symbol; order does not
-matter to a max, and closes are read at two slots); the SMA window is shifted by one
-copy per bar. When ``index`` is an ascending run of consecutive symbols the windows
-are used in place; otherwise the columns of ``index`` are gathered first (about 1.5
-times the cost). Building the ``SymbolStats`` records costs more than the step.
+matter to a max, and closes are read at two slots). The highest high and lowest low
+of each window are kept, so a bar costs O(1) per symbol there; a window is reduced
+again only when the value that leaves it was its extreme. The SMA window is shifted
+by one copy per bar. When ``index`` is an ascending run of consecutive symbols the
+windows are used in place; otherwise the columns of ``index`` are gathered first.
+Building the ``SymbolStats`` records costs more than the step itself
+(``python -m benchmarks.symbol_table``).
 """
 
 from __future__ import annotations
