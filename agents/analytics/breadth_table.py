@@ -304,7 +304,7 @@ class BreadthTable:
         has_decided = decided > 0
         has_decliners = decliners > 0
         all_volume = up_volume + down_volume
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             ad_ratio = advancers / decliners
             ad_percent = net / decided
             pct_above = 100.0 * above / with_sma
