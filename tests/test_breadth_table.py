@@ -74,7 +74,7 @@ def universes(draw):
     """Symbols, overlapping groups (one-member groups, members that never report),
     optional caps and the intervals: each a dict of the symbols that report in it."""
     count = draw(st.integers(1, 8), label="symbols")
-    symbols = [f"S{k}" for k in range(count)] + ["NEVER", "OUTSIDE_GROUPS"]
+    symbols = [*(f"S{k}" for k in range(count)), "NEVER", "OUTSIDE_GROUPS"]
     group_count = draw(st.integers(1, 5), label="groups")
     groups = {}
     for g in range(group_count):
@@ -84,7 +84,7 @@ def universes(draw):
         st.one_of(st.none(), st.fixed_dictionaries({s: st.floats(0.1, 1000.0) for s in symbols})),
         label="caps",
     )
-    reporting = symbols[:count] + ["OUTSIDE_GROUPS", "NOT_IN_UNIVERSE"]
+    reporting = [*symbols[:count], "OUTSIDE_GROUPS", "NOT_IN_UNIVERSE"]
     chance = draw(st.sampled_from([0.3, 0.7, 1.0]), label="report chance")
     seen: set[str] = set()
     intervals = []
