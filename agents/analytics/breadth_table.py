@@ -39,9 +39,10 @@ group's member positions in the group's order, like the CSR layout of a sparse
 matrix) with the group of each membership. Per interval:
 
 - the integer counts come from one ``np.bincount`` over the memberships of a code
-  per symbol (not reporting; direction none/up/down/unchanged x SMA none/above/below
-  x new high x new low, 49 codes), from which A, D, Un, reporting, % above SMA
-  and new highs and lows are marginal sums: exact integers;
+  per symbol (no bar, or direction none/up/down/unchanged x SMA none/above/below x
+  new high x new low: 49 codes); the groups x codes table times a 0/1 matrix of
+  which code has which figure gives reporting, A, D, Un, above and below SMA, new
+  highs and new lows: exact integers;
 - volumes and the index sums are ``np.add.reduceat`` over the memberships' values.
 
 A dense groups x symbols 0/1 matrix times an (N x K) matrix of the same per-symbol
@@ -87,7 +88,20 @@ Flags = npt.NDArray[np.bool_]
 # A symbol's code per interval: 0 = no bar; else 1 + dir + 4 (sma + 3 (high + 2 low))
 # with dir 0 none, 1 up, 2 down, 3 unchanged and sma 0 none, 1 above, 2 below.
 _CODES = 1 + 4 * 3 * 2 * 2
-_DIRECTION_CODE = np.array([2, 3, 1], dtype=np.intp)  # indexed by direction + 1
+# Direction code by the direction's byte (int8 viewed as uint8): -1 for invalid ones.
+_DIRECTION_CODE = np.full(256, -1, dtype=np.intp)
+_DIRECTION_CODE[[1, 255, 0]] = [1, 2, 3]
+# Code -> (no bar, advancing, declining, unchanged, above SMA, below SMA, high, low).
+_PROJECTION = np.zeros((_CODES, 8), dtype=np.int64)
+_PROJECTION[0, 0] = 1
+for _code in range(1, _CODES):
+    _direction, _sma = (_code - 1) % 4, (_code - 1) // 4 % 3
+    if _direction:
+        _PROJECTION[_code, _direction] = 1
+    if _sma:
+        _PROJECTION[_code, 3 + _sma] = 1
+    _PROJECTION[_code, 6] = (_code - 1) // 12 % 2
+    _PROJECTION[_code, 7] = (_code - 1) // 24
 
 
 @dataclass(frozen=True)
@@ -246,6 +260,7 @@ class BreadthTable:
         self.base: Floats = np.full(len(self.flat), np.nan)  # per membership
         self.based: Flags = np.zeros(count, dtype=np.bool_)
         self._code: Positions = np.zeros(len(self.symbols), dtype=np.intp)
+        self._seen: Flags = np.zeros(len(self.symbols), dtype=np.bool_)
         self._volume: Floats = np.zeros((2, len(self.symbols)))
         self._bins: Positions = self.group_of * _CODES
 
@@ -253,45 +268,51 @@ class BreadthTable:
         """The interval's columns from its symbols' ``SymbolStats``."""
         return IntervalColumns.from_stats(metrics, self.positions)
 
-    def _check(self, c: IntervalColumns) -> None:
+    def _codes(self, c: IntervalColumns) -> Positions:
+        """Each reporting symbol's code; a one-line ValueError for malformed columns."""
         n = len(self.symbols)
-        if len(c) > n or (len(c) and (c.index.min() < 0 or c.index.max() >= n)):
+        if not len(c):
+            return np.zeros(0, dtype=np.intp)
+        if c.index.min() < 0 or c.index.max() >= n:
             raise ValueError(f"interval positions must be distinct and in [0, {n})")
-        seen = np.zeros(n, dtype=np.bool_)
+        seen = self._seen
+        seen[:] = False
         seen[c.index] = True
         if int(np.count_nonzero(seen)) != len(c):
             raise ValueError(f"interval positions must be distinct and in [0, {n})")
-        if np.any(c.has_direction & ((c.direction < -1) | (c.direction > 1))):
-            raise ValueError("interval directions must be -1, 0 or +1")
-        if not np.all(np.isfinite(c.close) & (c.close > 0)):
+        # NaN fails both comparisons: min and max propagate it.
+        if not (c.close.min() > 0 and c.close.max() < math.inf):
             raise ValueError("interval closes must be finite and > 0")
-        volumes = np.concatenate((c.up_volume, c.down_volume))
-        if not np.all(np.isfinite(volumes) & (volumes >= 0)):
+        if not (
+            c.up_volume.min() >= 0
+            and c.down_volume.min() >= 0
+            and c.up_volume.max() < math.inf
+            and c.down_volume.max() < math.inf
+        ):
             raise ValueError("interval volumes must be finite and >= 0")
+        direction = np.where(c.has_direction, _DIRECTION_CODE[c.direction.view(np.uint8)], 0)
+        if direction.min() < 0:
+            raise ValueError("interval directions must be -1, 0 or +1")
+        sma = np.where(c.has_sma, 2 - c.above_sma.view(np.int8), 0)
+        code: Positions = 1 + direction + 4 * (sma + 3 * (c.new_high + 2 * c.new_low))
+        return code
 
     def on_interval(self, columns: IntervalColumns) -> list[GroupStats]:
         """Add one complete interval; one GroupStats per group, in the groups' order."""
         c = columns
-        self._check(c)
         count, p = len(self.names), self.params
 
-        # Integer counts: one bincount of (group, symbol code) over the memberships.
-        moves = np.where(c.has_direction, c.direction, 0).astype(np.intp)
-        direction = np.where(c.has_direction, _DIRECTION_CODE[moves + 1], 0)
-        sma = np.where(c.has_sma, np.where(c.above_sma, 1, 2), 0)
+        # Integer counts: one bincount of (group, symbol code) over the memberships,
+        # then each figure as a sum over the codes that have it.
         code = self._code
         code[:] = 0
-        code[c.index] = 1 + direction + 4 * (sma + 3 * (c.new_high + 2 * c.new_low))
+        code[c.index] = self._codes(c)
         table = np.bincount(self._bins + code[self.flat], minlength=count * _CODES)
-        table = table.reshape(count, _CODES)
-        split = table[:, 1:].reshape(count, 2, 2, 3, 4)  # low, high, sma, direction
-        reporting = self.sizes - table[:, 0]
-        by_direction = split.sum(axis=(1, 2, 3))
-        by_sma = split.sum(axis=(1, 2, 4))
-        advancers, decliners, unchanged = by_direction[:, 1], by_direction[:, 2], by_direction[:, 3]
-        above, with_sma = by_sma[:, 1], by_sma[:, 1] + by_sma[:, 2]
-        new_highs = split.sum(axis=(1, 3, 4))[:, 1]
-        new_lows = split.sum(axis=(2, 3, 4))[:, 1]
+        counts = table.reshape(count, _CODES) @ _PROJECTION
+        reporting = self.sizes - counts[:, 0]
+        advancers, decliners, unchanged = counts[:, 1], counts[:, 2], counts[:, 3]
+        above, with_sma = counts[:, 4], counts[:, 4] + counts[:, 5]
+        new_highs, new_lows = counts[:, 6], counts[:, 7]
 
         volume = self._volume
         volume[:] = 0.0
@@ -304,14 +325,18 @@ class BreadthTable:
         has_decided = decided > 0
         has_decliners = decliners > 0
         all_volume = up_volume + down_volume
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            ad_ratio = advancers / decliners
-            ad_percent = net / decided
-            pct_above = 100.0 * above / with_sma
-            up_pct = up_volume / all_volume
-            trin = (advancers / decliners) / (up_volume / down_volume)
-            share = advancers / decided
         has_trin = has_decliners & (advancers > 0) & (up_volume != 0) & (down_volume != 0)
+        # Where a figure has no value its denominator is replaced by 1 (no warnings);
+        # those values are masked to None below.
+        safe_decliners = np.where(has_decliners, decliners, 1)
+        safe_decided = np.where(has_decided, decided, 1)
+        ad_ratio = advancers / safe_decliners
+        ad_percent = net / safe_decided
+        pct_above = 100.0 * above / np.where(with_sma > 0, with_sma, 1)
+        up_pct = up_volume / np.where(all_volume != 0, all_volume, 1.0)
+        volume_ratio = up_volume / np.where(has_trin, down_volume, 1.0)
+        trin = ad_ratio / np.where(has_trin, volume_ratio, 1.0)
+        share = advancers / safe_decided
 
         self.ad_line += net
         mc, ra = self.mcclellan, self.ratio_adjusted
