@@ -135,7 +135,7 @@ def layouts(
 
     def coded() -> object:
         counts = np.bincount(bins + code[flat], minlength=count * 49)
-        return counts, np.add.reduceat(by_row[:2][:, flat], offsets, axis=1)
+        return counts, np.add.reduceat(np.take(by_row[:2], flat, axis=1), offsets, axis=1)
 
     kernels: dict[str, Callable[[], object]] = {
         "coded bincount + 2 reduceat (the table)": coded,
