@@ -45,20 +45,23 @@ matrix) with the group of each membership. Per interval:
   highs and new lows: exact integers;
 - volumes and the index sums are ``np.add.reduceat`` over the memberships' values.
 
-A dense groups x symbols 0/1 matrix times an (N x K) matrix of the same per-symbol
-figures was measured slower on a 2-core machine (OpenBLAS runs the small-by-large
-products poorly and with threads that compete), touches every non-member (a NaN of
-one symbol would reach every group through 0 x NaN), and costs G x N memory; ten
-``np.bincount`` calls with weights cost about twice the single coded one. Numbers:
-benchmarks/README.md, "Breadth of many groups".
+Measured alternatives (``python -m benchmarks.breadth_table``; benchmarks/README.md,
+"Breadth of many groups"): a dense groups x symbols 0/1 float64 matrix times the
+(N x 10) matrix of the same per-symbol figures is as fast for 500 symbols but,
+from 5,000 on, OpenBLAS runs that small-by-large product with threads that compete
+on a busy 2-core machine (4-16 ms instead of 0.1-0.3 ms); ten matrix-vector
+products, ten weighted ``np.bincount`` and ten masked row sums of a boolean matrix
+were 1.7-10 times slower than the coded count. A dense matrix also costs G x N
+memory and touches every non-member; the membership list costs only the memberships.
 
 Equality with ``GroupBreadth``. Every figure is computed with the same IEEE-754
 operations in the same order, hence bit-identical, except four sums: ``up_volume``,
 ``down_volume`` and the equal- and cap-weight indices are numpy's pairwise sums
 (``np.add.reduceat``) where ``GroupBreadth`` uses ``math.fsum`` (correctly rounded).
 For the nonnegative terms they add (volumes; price relatives and weights, all > 0)
-the relative difference is bounded by about (log2(n) + 8) x 2**-53 for n members,
-below 1e-14 for 10,000 members; ``up_volume_pct`` and ``trin`` inherit it. A sum
+the relative difference is bounded by about (log2(n) + 11) x 2**-53 for n members
+(numpy adds blocks of up to 128 values in 8 accumulators, then pairwise): about
+3e-15 for 10,000 members; ``up_volume_pct`` and ``trin`` inherit it. A sum
 of nonnegative terms is 0 in any order exactly when every term is 0, so which
 figures are None is the same. Integers, booleans and None-ness are identical.
 
