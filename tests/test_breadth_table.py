@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import msgspec
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -275,3 +276,10 @@ def test_restoring_other_groups_or_members_is_refused():
     state["groups"]["h"]["closes"]["B"] = 99.0
     with pytest.raises(ValueError, match="differ between groups"):
         BreadthTable.from_state({"g": ["A", "B"], "h": ["B"]}, ["A", "B", "C"], None, state)
+
+
+def test_a_direction_other_than_up_down_unchanged_is_refused_from_symbol_stats():
+    table = BreadthTable({"g": ["A"]}, ["A"])
+    odd = msgspec.structs.replace(member(1), direction=3)
+    with pytest.raises(ValueError, match="directions must be"):
+        table.on_interval(table.columns({"A": odd}))

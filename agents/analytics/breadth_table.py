@@ -164,8 +164,8 @@ class IntervalColumns:
             (
                 at,
                 s.close,
-                2 if s.direction is None else s.direction,
-                2 if s.above_sma is None else s.above_sma,
+                math.nan if s.direction is None else s.direction,
+                math.nan if s.above_sma is None else s.above_sma,
                 s.new_high,
                 s.new_low,
                 s.up_volume,
@@ -176,13 +176,16 @@ class IntervalColumns:
         ]
         table = np.array(rows, dtype=np.float64).reshape(len(rows), 8)
         direction, above = table[:, 2], table[:, 3]
+        has_direction = ~np.isnan(direction)
         return cls(
             index=table[:, 0].astype(np.intp),
             close=table[:, 1],
-            direction=np.where(direction == 2, 0, direction).astype(np.int8),
-            has_direction=direction != 2,
+            # Clipped into int8 so that any direction but -1, 0, +1 stays one the
+            # table refuses.
+            direction=np.where(has_direction, direction, 0).clip(-2, 2).astype(np.int8),
+            has_direction=has_direction,
             above_sma=above == 1,
-            has_sma=above != 2,
+            has_sma=~np.isnan(above),
             new_high=table[:, 4] != 0,
             new_low=table[:, 5] != 0,
             up_volume=table[:, 6],
