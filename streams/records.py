@@ -10,7 +10,7 @@ sub-millisecond tick times and still fit exactly in a JavaScript number (< 2**53
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -179,7 +179,13 @@ class StatsColumns(msgspec.Struct, frozen=True):
     bars: list[int]
 
     def row(self, i: int) -> SymbolStats:
-        return SymbolStats(*(getattr(self, name)[i] for name in self.__struct_fields__))
+        """Bar ``i``'s indicators (a NaN in an optional number, as the bar stage holds
+        them before encoding, is None)."""
+        values: dict[str, Any] = {}
+        for name in self.__struct_fields__:
+            value = getattr(self, name)[i]
+            values[name] = None if value != value else value
+        return SymbolStats(**values)
 
     @classmethod
     def of(cls, stats: list[SymbolStats]) -> StatsColumns:

@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agents.analytics.symbol_table import RECORD_FIELDS, StatsColumns, SymbolTable
+from agents.analytics.symbol_table import RECORD_FIELDS, IndicatorColumns, SymbolTable
 from agents.analytics.symbols import SymbolParams, SymbolState
 from streams.records import SymbolStats
 
@@ -200,7 +200,7 @@ def test_table_equals_symbol_state_for_every_symbol_and_bar(story):
 # --- specific cases ---------------------------------------------------------------------
 
 
-def feed(table: SymbolTable, index: list[int], bars: list[tuple[float, ...]]) -> StatsColumns:
+def feed(table: SymbolTable, index: list[int], bars: list[tuple[float, ...]]) -> IndicatorColumns:
     return table.on_bars(index, *(list(col) for col in zip(*bars, strict=True)))
 
 

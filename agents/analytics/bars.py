@@ -20,9 +20,9 @@ not Python code.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-import struct
 from functools import cached_property
 
 import numpy as np
@@ -59,7 +59,7 @@ def _hashes(slot: Ints, ts: Ints, price: Floats, size: Floats) -> list[int]:
     h ^= price.view(np.uint64) * _MIX_ARRAYS[2]
     h ^= size.view(np.uint64) * _MIX_ARRAYS[3]
     h ^= h >> np.uint64(31)
-    return h.tolist()  # type: ignore[no-any-return]  # numpy's stubs: list[Any]
+    return h.tolist()
 
 
 def _hash(key: Key) -> int:
@@ -158,7 +158,7 @@ class _Interval:
         (None when there is none)."""
         size = size + 0.0  # -0.0 is 0.0
         if len(slot) <= SMALL:
-            keys = zip(slot.tolist(), ts.tolist(), price.tolist(), size.tolist())
+            keys = zip(slot.tolist(), ts.tolist(), price.tolist(), size.tolist(), strict=True)
             duplicate = None
             for i, key in enumerate(keys):
                 if not self.add_one(key, offset):
@@ -329,7 +329,7 @@ class PartitionBars:
                 self._max_ts = max(self._max_ts, int(used.max()))
             return self._advance(columns, None, found)
         late = starts < self.watermark
-        duplicate = np.zeros(len(columns), dtype=bool)
+        duplicate: npt.NDArray[np.bool_] = np.zeros(len(columns), dtype=bool)
         on_time = ~late
         for start in np.unique(starts[on_time]).tolist():
             rows = np.flatnonzero(on_time & (starts == start))
@@ -338,9 +338,9 @@ class PartitionBars:
             )
             if found is not None:
                 duplicate[rows[found]] = True
-        used = on_time & ~duplicate
-        if used.any():
-            self._max_ts = max(self._max_ts, int(ts[used].max()))
+        in_bars = on_time & ~duplicate
+        if in_bars.any():
+            self._max_ts = max(self._max_ts, int(ts[in_bars].max()))
         return self._advance(columns, late, duplicate)
 
     def _apply_each(self, columns: TickColumns, slot: Ints, offset: int) -> BarUpdate:
@@ -350,7 +350,13 @@ class PartitionBars:
         duplicate: list[int] = []
         size = columns.size + 0.0  # -0.0 is 0.0
         for i, key in enumerate(
-            zip(slot.tolist(), columns.ts.tolist(), columns.price.tolist(), size.tolist())
+            zip(
+                slot.tolist(),
+                columns.ts.tolist(),
+                columns.price.tolist(),
+                size.tolist(),
+                strict=True,
+            )
         ):
             ts = key[1]
             start = ts - ts % interval

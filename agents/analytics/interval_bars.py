@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -51,8 +52,8 @@ class IntervalBars:
         )
         last = len(names) - 1 - np.unique(names[::-1], return_index=True)[1]
 
-        def column(values: Sequence[list[object]], dtype: type) -> npt.NDArray[np.generic]:
-            parts = [
+        def column(values: Sequence[Sequence[Any]], dtype: type) -> Any:
+            parts: list[Any] = [
                 np.asarray(v, dtype=dtype)[rows]
                 for v, (_, rows) in zip(values, pieces, strict=True)
             ]
@@ -89,7 +90,7 @@ class IntervalBars:
         """Bar ``i``'s indicators as a record."""
         if self.stats is None:
             return None
-        values = {}
+        values: dict[str, Any] = {}
         for name in STATS:
             value = float(self.stats[name][i])
             if value != value:

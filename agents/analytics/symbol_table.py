@@ -24,7 +24,7 @@ API::
   close <= high, all finite; volume finite and >= 0; plus the indices in range and
   distinct). If any row is bad, :class:`ValueError` names the first bad row and *no*
   symbol changes: the call is all or nothing.
-- :class:`StatsColumns` holds the figures of the call as numpy arrays in row order.
+- :class:`IndicatorColumns` holds the figures of the call as numpy arrays in row order.
   Where ``SymbolStats`` has ``None`` the float columns hold NaN and a mask says so:
   ``has_prev`` (``prev_close``, ``change_pct``, ``direction``), ``has_return``
   (``return_pct``), ``has_sma`` (``sma``, ``above_sma``). ``direction`` is int8
@@ -100,7 +100,7 @@ _EPS = np.finfo(np.float64).eps
 
 
 @dataclass(frozen=True, slots=True)
-class StatsColumns:
+class IndicatorColumns:
     """The figures of one :meth:`SymbolTable.on_bars` call, one row per bar given.
 
     NaN stands for ``None`` in ``prev_close``, ``change_pct``, ``return_pct`` and
@@ -139,7 +139,7 @@ def _as_floats(name: str, values: npt.ArrayLike, rows: int) -> Floats:
     return array
 
 
-def _optional(values: npt.NDArray[Any], present: Bools) -> list[Any]:
+def optional_list(values: npt.NDArray[Any], present: Bools) -> list[Any]:
     """``values`` as Python objects, ``None`` where ``present`` is False."""
     if present.all():
         return values.tolist()
@@ -239,7 +239,7 @@ class SymbolTable:
         low: npt.ArrayLike,
         close: npt.ArrayLike,
         volume: npt.ArrayLike,
-    ) -> StatsColumns:
+    ) -> IndicatorColumns:
         """Add one closed bar to each symbol of ``index``; their figures at it.
 
         All or nothing: a bad row raises :class:`ValueError` (naming the first one)
@@ -337,7 +337,7 @@ class SymbolTable:
         self._n_lows[cols] = np.minimum(n_lows + 1, n_hl)
         self._bars[cols] = bars
 
-        return StatsColumns(
+        return IndicatorColumns(
             index=idx,
             close=c,
             prev_close=prev_close,
@@ -451,7 +451,7 @@ class SymbolTable:
     # --- records ----------------------------------------------------------------
 
     @staticmethod
-    def records(columns: StatsColumns) -> list[SymbolStats]:
+    def records(columns: IndicatorColumns) -> list[SymbolStats]:
         """The wire records of ``columns``, in row order: the field types are those of
         ``SymbolState.on_bar`` (float, int, bool and None)."""
         has_prev, has_sma = columns.has_prev, columns.has_sma
@@ -459,17 +459,17 @@ class SymbolTable:
             map(
                 SymbolStats,
                 columns.close.tolist(),
-                _optional(columns.prev_close, has_prev),
-                _optional(columns.change_pct, has_prev),
-                _optional(columns.return_pct, columns.has_return),
-                _optional(columns.sma, has_sma),
+                optional_list(columns.prev_close, has_prev),
+                optional_list(columns.change_pct, has_prev),
+                optional_list(columns.return_pct, columns.has_return),
+                optional_list(columns.sma, has_sma),
                 columns.ema.tolist(),
-                _optional(columns.above_sma, has_sma),
+                optional_list(columns.above_sma, has_sma),
                 columns.high_n.tolist(),
                 columns.low_n.tolist(),
                 columns.new_high.tolist(),
                 columns.new_low.tolist(),
-                _optional(columns.direction, has_prev),
+                optional_list(columns.direction, has_prev),
                 columns.up_volume.tolist(),
                 columns.down_volume.tolist(),
                 columns.bars.tolist(),
@@ -477,7 +477,7 @@ class SymbolTable:
         )
 
     @staticmethod
-    def record(columns: StatsColumns, row: int) -> SymbolStats:
+    def record(columns: IndicatorColumns, row: int) -> SymbolStats:
         """The wire record of one row of ``columns``."""
         has_prev = bool(columns.has_prev[row])
         has_sma = bool(columns.has_sma[row])

@@ -10,15 +10,43 @@ the lost one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
 
 from agents.analytics.bars import MICROS, BarUpdate, ClosedBars, PartitionBars
-from agents.analytics.symbols import SymbolParams, SymbolState
+from agents.analytics.symbol_table import IndicatorColumns, SymbolTable, optional_list
+from agents.analytics.symbols import SymbolParams
 from agents.analytics.tick_columns import TickColumns
 from streams.records import BarFrame, StatsColumns, Tick
 
 MAX_BARS_PER_FRAME = 2000
 """About 250 bytes a bar: a frame stays far below Kafka's 1 MB message limit."""
+
+_OHLCV = ("open", "high", "low", "close", "volume")
+
+
+def wire_stats(columns: IndicatorColumns) -> StatsColumns:
+    """The indicator columns as they go on the wire. Optional numbers stay NaN where
+    they have no value: the JSON encoder writes NaN as ``null``."""
+    return StatsColumns(
+        close=columns.close.tolist(),
+        prev_close=columns.prev_close.tolist(),
+        change_pct=columns.change_pct.tolist(),
+        return_pct=columns.return_pct.tolist(),
+        sma=columns.sma.tolist(),
+        ema=columns.ema.tolist(),
+        above_sma=optional_list(columns.above_sma, columns.has_sma),
+        high_n=columns.high_n.tolist(),
+        low_n=columns.low_n.tolist(),
+        new_high=columns.new_high.tolist(),
+        new_low=columns.new_low.tolist(),
+        direction=optional_list(columns.direction, columns.has_prev),
+        up_volume=columns.up_volume.tolist(),
+        down_volume=columns.down_volume.tolist(),
+        bars=columns.bars.tolist(),
+    )
 
 
 class TickPartition:
@@ -32,7 +60,8 @@ class TickPartition:
         self.partition = partition
         self.bars = PartitionBars(bar_seconds * MICROS, int(allowed_lateness_seconds * MICROS))
         self.symbol_params = symbol_params or SymbolParams()
-        self.symbols: dict[str, SymbolState] = {}
+        self.table = SymbolTable(self.symbol_params)
+        """The indicators of the partition's symbols, by slot (``self.bars.symbols``)."""
         self.offset = -1
 
     def apply(
@@ -72,39 +101,37 @@ class TickPartition:
         return self.offset + 1 if first is None else first
 
     def _stats(self, interval: ClosedBars) -> StatsColumns:
-        """Advance the indicators of each symbol with a bar in ``interval``."""
-        stats = []
-        for symbol, o, h, lo, c, v in zip(
-            interval.symbols,
-            interval.open.tolist(),
-            interval.high.tolist(),
-            interval.low.tolist(),
-            interval.close.tolist(),
-            interval.volume.tolist(),
-            strict=True,
-        ):
-            state = self.symbols.get(symbol)
-            if state is None:
-                state = self.symbols[symbol] = SymbolState(self.symbol_params)
-            stats.append(state.on_bar(o, h, lo, c, v))
-        return StatsColumns.of(stats)
+        """Advance the indicators of every symbol with a bar in ``interval``, in one step."""
+        if self.table.size < len(self.bars.symbols):
+            self.table.grow(len(self.bars.symbols))
+        columns = self.table.on_bars(
+            interval.slot,
+            interval.open,
+            interval.high,
+            interval.low,
+            interval.close,
+            interval.volume,
+        )
+        return wire_stats(columns)
 
     def _frame(
         self, pieces: list[tuple[ClosedBars, StatsColumns, int, int]], watermark: int
     ) -> BarFrame:
-        def joined(values: list[list[object]]) -> list[object]:
-            return [x for part in values for x in part]
+        """One frame of the rows ``lo:hi`` of each (interval, its indicators) piece."""
 
-        def column(name: str) -> list[object]:
-            return joined([getattr(c, name)[lo:hi].tolist() for c, _, lo, hi in pieces])
+        def joined(part: Callable[[ClosedBars, StatsColumns, int, int], list[Any]]) -> Any:
+            return [x for piece in pieces for x in part(*piece)]
+
+        def column(name: str) -> Any:
+            return joined(lambda bars, _, lo, hi: getattr(bars, name)[lo:hi].tolist())
 
         stats = None
-        if pieces and any(hi > lo for _, _, lo, hi in pieces):
+        if any(hi > lo for _, _, lo, hi in pieces):
             stats = StatsColumns(
-                *(
-                    joined([getattr(s, name)[lo:hi] for _, s, lo, hi in pieces])
+                **{
+                    name: [x for _, st, lo, hi in pieces for x in getattr(st, name)[lo:hi]]
                     for name in StatsColumns.__struct_fields__
-                )
+                }
             )
         return BarFrame(
             partition=self.partition,
@@ -112,27 +139,30 @@ class TickPartition:
             source_offset=self.offset,
             replay_from=self.replay_from,
             bar_us=self.bars.interval_us,
-            symbol=joined([c.symbols[lo:hi] for c, _, lo, hi in pieces]),  # type: ignore[arg-type]
-            end=joined([[c.end] * (hi - lo) for c, _, lo, hi in pieces]),  # type: ignore[arg-type]
-            open=column("open"),  # type: ignore[arg-type]
-            high=column("high"),  # type: ignore[arg-type]
-            low=column("low"),  # type: ignore[arg-type]
-            close=column("close"),  # type: ignore[arg-type]
-            volume=column("volume"),  # type: ignore[arg-type]
-            ticks=column("ticks"),  # type: ignore[arg-type]
+            symbol=joined(lambda bars, _, lo, hi: bars.symbols[lo:hi]),
+            end=joined(lambda bars, _, lo, hi: [bars.end] * (hi - lo)),
+            open=column("open"),
+            high=column("high"),
+            low=column("low"),
+            close=column("close"),
+            volume=column("volume"),
+            ticks=column("ticks"),
             stats=stats,
         )
 
     def replay_frame(self, frame: BarFrame) -> None:
         """Take one earlier frame of this partition, in order: its bars feed the symbols'
         indicators exactly as when they were first closed."""
-        for symbol, o, h, lo, c, v in zip(
-            frame.symbol, frame.open, frame.high, frame.low, frame.close, frame.volume, strict=True
-        ):
-            state = self.symbols.get(symbol)
-            if state is None:
-                state = self.symbols[symbol] = SymbolState(self.symbol_params)
-            state.on_bar(o, h, lo, c, v)
+        if not len(frame):
+            return
+        slots = self.bars.slots_of(frame.symbol)
+        if self.table.size < len(self.bars.symbols):
+            self.table.grow(len(self.bars.symbols))
+        ends = np.asarray(frame.end, dtype=np.int64)
+        columns = [np.asarray(getattr(frame, name), dtype=np.float64) for name in _OHLCV]
+        for end in dict.fromkeys(ends.tolist()):  # each interval once, in order
+            rows = np.flatnonzero(ends == end)
+            self.table.on_bars(slots[rows], *(column[rows] for column in columns))
 
     def restore(self, frame: BarFrame) -> int:
         """Continue from the last frame this stage published (after ``replay_frame`` of
