@@ -293,6 +293,10 @@ class PartitionBars:
     def slots_of(self, symbols: Sequence[str]) -> Ints:
         """The slot of each symbol (new symbols get one)."""
         slots = self._slots
+        try:
+            return np.fromiter(map(slots.__getitem__, symbols), np.int64, len(symbols))
+        except KeyError:
+            pass
         added = False
         for symbol in symbols:
             if symbol not in slots:

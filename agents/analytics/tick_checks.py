@@ -368,9 +368,7 @@ def _bad_rows(
     out_of_range = (symbol < 0) | (symbol >= len(symbols))
     bad = out_of_range | (ts < 0) | ~(price > 0) | ~np.isfinite(price)
     bad |= ~(size >= 0) | ~np.isfinite(size)
-    if not out_of_range.any():
-        bad |= _bad_symbols(symbols)[symbol]
-    else:
+    if not all(map(_is_symbol, symbols)):
         bad |= _bad_symbols(symbols)[np.where(out_of_range, len(symbols), symbol)]
     for quote in (bid, ask):
         if quote is not None:
@@ -518,7 +516,12 @@ class TickGate:
             return columns, []
         ahead_us = int(self.rules.max_ahead_seconds * MICROS)
         age_us = int(self.rules.max_age_seconds * MICROS)
-        verdicts = np.array([self._verdict(s) for s in columns.symbols], dtype=np.int8)
+        try:
+            verdicts = np.fromiter(
+                map(self._verdicts.__getitem__, columns.symbols), np.int8, len(columns.symbols)
+            )
+        except KeyError:
+            verdicts = np.array([self._verdict(s) for s in columns.symbols], dtype=np.int8)
         codes = verdicts[columns.symbol]
         ts = columns.ts
         if age_us:
