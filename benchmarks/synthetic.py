@@ -3,10 +3,11 @@
 The universe has symbols ``S0001`` .. ``Snnnn`` (``S00001`` .. from 10,000 symbols on)
 in ten sectors, a ``small_caps`` and a ``mega_cap_tech`` group, and pairs between
 groups and against a benchmark symbol (the first one). The ticks are random-walk
-prices, several per symbol in every bar, in event-time order. Each tick partition's last frame ends with a *closing tick* one
-bar after the data: it moves that partition's watermark to :attr:`Workload.final_watermark`
-exactly when the partition has been consumed, so a reader of ``rotation.bars``
-sees the moment a worker has taken in every tick.
+prices, several per symbol in every bar, in event-time order. Each tick partition's
+last frame ends with a *closing tick* one bar after the data: it moves that
+partition's watermark to :attr:`Workload.final_watermark` exactly when the partition
+has been consumed, so a reader of ``rotation.bars`` sees the moment a worker has
+taken in every tick.
 """
 
 from __future__ import annotations
