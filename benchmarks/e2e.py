@@ -307,6 +307,7 @@ async def latency_run(
     measured = {e: c for e, c in cause.items() if c >= measured_from}
     latency = latencies_ms(measured, arrivals)
     everything = latencies_ms(cause, arrivals)
+    early, early_to_last = early_latencies(measured, latency)
     last_lag = None
     if last is not None and last in arrivals:
         last_lag = arrivals[last] - cause[last]
@@ -323,7 +324,8 @@ async def latency_run(
         "missing_intervals": len([e for e in measured if e not in arrivals]),
         "latency_ms": summary(latency.values()),
         "latency_ms_including_warmup": summary(everything.values()),
-        "early_latency_ms": summary(early_latencies(measured, latency)),
+        "early_latency_ms": summary(early),
+        "early_to_last_s": early_to_last,
         "signal_latency_ms": summary(
             (signals[e] - c) * 1000 for e, c in measured.items() if e in signals
         ),

@@ -8,13 +8,13 @@ A paced run *falls behind* (:func:`behind_reasons`) when
 - the feed achieved less than :data:`ACHIEVED_FRACTION` of the rate asked for, or
 - the metrics of the last interval did not reach the client while the benchmark
   waited for them after the feed ended, or
-- they arrived late: more than :func:`late_limit_s` after the append that closed the
-  interval. The limit is twice the median latency of the first third of the measured
-  intervals, and at least :data:`LATE_FLOOR_S`. A worker that keeps up has about the
-  same latency at the end as at the start; one that does not builds a backlog, and
-  the latency of the last interval grows with the length of the run (a worker that
-  manages a fraction c of the rate r ends a run of T seconds about (r / c - 1) * T
-  seconds behind).
+- they arrived late (:func:`late_by_s`): the last interval's latency exceeds the
+  median latency of the first third of the measured intervals by more than
+  :data:`LATE_GROWTH` seconds per second between the two (and by at least
+  :data:`LATE_FLOOR_S`). A worker that keeps up is about as late at the end as at
+  the start, however late that is (a slow start leaves a backlog it then holds);
+  one that manages only a fraction c of the rate builds a backlog, and its latency
+  grows by about (1 / c - 1) seconds per second: 0.1 is c = 91%.
 
 The search (:func:`next_rate`) halves the gap between the highest rate known to keep
 up and the lowest known to fall behind, on a log scale (the geometric mean), doubling
@@ -29,23 +29,35 @@ from collections.abc import Mapping
 from typing import Any
 
 ACHIEVED_FRACTION = 0.95
-LATE_FLOOR_S = 2.0
-LATE_FACTOR = 2.0
+LATE_GROWTH = 0.1
+LATE_FLOOR_S = 1.0
 EARLY_FRACTION = 1 / 3
 PRECISION = 1.25
 
 
-def early_latencies(cause: Mapping[int, float], latency_ms: Mapping[int, float]) -> list[float]:
-    """Latencies (ms) of the first :data:`EARLY_FRACTION` of the intervals, by cause time."""
+def early_latencies(
+    cause: Mapping[int, float], latency_ms: Mapping[int, float]
+) -> tuple[list[float], float | None]:
+    """Latencies (ms) of the first :data:`EARLY_FRACTION` of the intervals (by cause
+    time), and the seconds from their median cause to the last interval's cause."""
     ends = sorted((e for e in latency_ms if e in cause), key=lambda e: cause[e])
-    return [latency_ms[e] for e in ends[: max(1, math.ceil(len(ends) * EARLY_FRACTION))]]
+    if not ends:
+        return [], None
+    early = ends[: max(1, math.ceil(len(ends) * EARLY_FRACTION))]
+    middle = early[len(early) // 2]
+    last = max(cause, key=lambda e: cause[e])
+    return [latency_ms[e] for e in early], cause[last] - cause[middle]
 
 
-def late_limit_s(early_p50_ms: float | None) -> float:
-    """Seconds after its cause beyond which the last interval counts as late."""
-    if early_p50_ms is None:
-        return LATE_FLOOR_S
-    return max(LATE_FLOOR_S, LATE_FACTOR * early_p50_ms / 1000)
+def late_by_s(run: Mapping[str, Any]) -> tuple[float, float] | None:
+    """(seconds by which the last interval's latency exceeds the early median, the most
+    it may), or None when the run lacks the figures."""
+    lag = run.get("last_interval_lag_s")
+    early = (run.get("early_latency_ms") or {}).get("p50")
+    span = run.get("early_to_last_s")
+    if lag is None or early is None or span is None:
+        return None
+    return lag - early / 1000, max(LATE_FLOOR_S, LATE_GROWTH * span)
 
 
 def behind_reasons(run: Mapping[str, Any], rate: float) -> list[str]:
@@ -63,10 +75,11 @@ def behind_reasons(run: Mapping[str, Any], rate: float) -> list[str]:
         within = f" within {wait:.0f} s after the feed ended" if wait else ""
         reasons.append(f"the last interval's metrics did not arrive{within}")
     else:
-        limit = late_limit_s((run.get("early_latency_ms") or {}).get("p50"))
-        if lag > limit:
+        late = late_by_s(run)
+        if late is not None and late[0] > late[1]:
             reasons.append(
-                f"the last interval arrived {lag:.1f} s after its ticks (> {limit:.1f} s)"
+                f"the last interval arrived {lag:.1f} s after its ticks, {late[0]:.1f} s "
+                f"later than the first third's median (> {late[1]:.1f} s)"
             )
     return reasons
 

@@ -190,6 +190,7 @@ def _paced_at(rate: float, runs: list[dict[str, Any]], symbols: int) -> dict[str
         "late_slots": _med(runs, "late_slots"),
         "latency_ms": _stats(runs, "latency_ms"),
         "early_latency_ms": _stats(runs, "early_latency_ms", ("p50", "p99")),
+        "early_to_last_s": _med(runs, "early_to_last_s"),
         "hops_ms": {hop: _stats(runs, f"hops_ms.{hop}", ("p50", "p99")) for hop in HOPS},
         "intervals": _med(runs, "intervals"),
         "missing_intervals": sum(r.get("missing_intervals", 0) for r in runs),
