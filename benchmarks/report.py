@@ -84,6 +84,7 @@ def summarize(
             + (_dig(r, "resources.gateway.cpu_cores") or 0.0)
             for r in paced
         )
+        judged = keeping_up.verdict(paced, parameters["rate"]) if paced else None
         by_symbols[str(size)] = {
             "ticks_per_s": _med(drains, "ticks_per_s"),
             "steady_ticks_per_s": _med(drains, "steady_ticks_per_s"),
@@ -102,6 +103,10 @@ def summarize(
             "missing_intervals": sum(r.get("missing_intervals", 0) for r in paced),
             "caught_up": all(r.get("caught_up") for r in paced) if paced else None,
             "last_interval_lag_s": _med(paced, "last_interval_lag_s"),
+            "keeps_up": judged["keeps_up"] if judged else None,
+            "runs_kept_up": judged["runs_kept_up"] if judged else None,
+            "paced_runs": len(paced),
+            "falls_behind_reasons": judged["reasons"] if judged else [],
             "worker_rss_mb": _med(paced, "resources.worker.rss_peak_mb"),
             "worker_rss_end_mb": _med(paced, "resources.worker.rss_end_mb"),
             "gateway_rss_mb": _med(paced, "resources.gateway.rss_peak_mb"),
@@ -356,6 +361,14 @@ def format_table(results: dict[str, Any]) -> str:
     row("  worker CPU cores / RSS peak MB", lambda b: _cpu_rss(b, "worker"))
     row("  gateway CPU cores / RSS peak MB", lambda b: _cpu_rss(b, "gateway"))
     row("  broker CPU cores / RSS peak MB", lambda b: _cpu_rss(b, "broker"))
+    row(
+        "  one worker",
+        lambda b: (
+            "n/a"
+            if b["keeps_up"] is None
+            else keeps_up_text(b["keeps_up"], b["runs_kept_up"], b["paced_runs"])
+        ),
+    )
     pandas = by[sizes[0]]["pandas_recompute"]
     lines.append(
         f"pandas job, recompute every {_n(pandas.get('every_s'), 'g')} s over "
@@ -410,13 +423,12 @@ def format_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def keeps_up_text(entry: dict[str, Any]) -> str:
+def keeps_up_text(keeps_up: bool, kept: int, runs: int) -> str:
     """``keeps up`` or ``FALLS BEHIND`` for the paced runs at one rate (with how many of
     the runs kept up when there were several)."""
-    text = "keeps up" if entry.get("keeps_up") else "FALLS BEHIND"
-    runs = entry.get("runs") or 0
+    text = "keeps up" if keeps_up else "FALLS BEHIND"
     if runs > 1:
-        text += f" ({entry.get('runs_kept_up', 0)} of {runs} runs kept up)"
+        text += f" ({kept} of {runs} runs kept up)"
     return text
 
 
@@ -463,7 +475,8 @@ def _limit_lines(results: dict[str, Any]) -> list[str]:
         lines.append(
             _row("  broker CPU cores / RSS peak MB", f"{_cpu_rss(entry, 'broker'):>{COLUMN}}")
         )
-        lines.append(_row("  one worker", f"{keeps_up_text(entry):>{COLUMN}}"))
+        verdict = keeps_up_text(entry["keeps_up"], entry["runs_kept_up"], entry["runs"])
+        lines.append(_row("  one worker", f"{verdict:>{COLUMN}}"))
         lines += [f"    {reason}" for reason in dict.fromkeys(entry["falls_behind_reasons"])]
     if alone:
         lines.append(

@@ -121,6 +121,7 @@ def test_json_has_the_required_keys(tmp_path):
         "the last interval arrived 30.0 s after its ticks, 29.1 s later than the first "
         "third's median (> 1.0 s)"
     ]
+    assert written["by_symbols"]["500"]["keeps_up"] is True
     assert written["max_sustained_ticks_per_s"] == 63_000.0
     assert written["max_sustained"]["falls_behind_at"] == 200_000.0
     table = report.format_table(results)
@@ -209,9 +210,8 @@ def test_the_sustained_rate_is_the_highest_kept_up_below_the_lowest_behind():
 
 
 def test_the_table_says_when_a_paced_rate_falls_behind():
-    behind = {"keeps_up": False, "runs_kept_up": 1, "runs": 3}
-    assert report.keeps_up_text(behind) == "FALLS BEHIND (1 of 3 runs kept up)"
-    assert report.keeps_up_text({"keeps_up": True, "runs_kept_up": 1, "runs": 1}) == "keeps up"
+    assert report.keeps_up_text(False, 1, 3) == "FALLS BEHIND (1 of 3 runs kept up)"
+    assert report.keeps_up_text(True, 1, 1) == "keeps up"
     limit = {"ticks_per_s": 63_000.0, "falls_behind_at": 110_000.0, "at_least": False}
     assert report.sustained_text(limit) == "63,000 ticks/s (falls behind at 110,000)"
     limit = {"ticks_per_s": 200_000.0, "falls_behind_at": None, "at_least": True}
