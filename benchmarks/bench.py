@@ -6,11 +6,17 @@ Against embedded Tansu brokers on 127.0.0.1 that it starts and stops, in this or
    (:func:`benchmarks.throughput.raw_ceiling`);
 2. ``rotation up --headless``: seconds until a websocket client has the first metrics;
 3. per universe size, a backlog drained through worker and gateway to a websocket
-   client (ticks/s);
-4. per universe size, the paced feed at ``--rate`` ticks/s: tick-to-subscriber latency
-   per interval, where it goes, RSS and CPU of worker, gateway and broker; then the
-   pandas job over the same frames (:mod:`benchmarks.pandas_baseline`);
-5. with ``--soak S``: the paced feed for S seconds, RSS over time.
+   client (ticks/s), and a bare consumer reading and decoding the very frames first
+   (:mod:`benchmarks.consume_decode`, the ceiling of the path);
+4. with more than one of ``--rates``: the paced feed alone at the highest rate, into
+   a broker nobody reads (what the feed itself achieves);
+5. per universe size, the paced feed at the first of ``--rates`` (``--rate``):
+   tick-to-subscriber latency per interval, where it goes, RSS and CPU of worker,
+   gateway and broker; then the pandas job over the same frames
+   (:mod:`benchmarks.pandas_baseline`); and the other rates at the headline size;
+6. when a rate falls behind (:mod:`benchmarks.keeping_up`): at most
+   ``--search-steps`` more paced runs for the highest rate one worker keeps up with;
+7. with ``--soak S``: the paced feed for S seconds, RSS over time.
 
 Runs of the sizes alternate within each repetition; every figure is the median of
 the repetitions. Progress goes to stderr, the table to stdout. See benchmarks/README.md.
@@ -31,8 +37,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from benchmarks import e2e, options, report, stopping
-from benchmarks.paced import PacedTicks
+from agents.analytics.universe import Universe
+from benchmarks import e2e, keeping_up, options, report, stopping
+from benchmarks.paced import PacedFeed, PacedTicks
 from benchmarks.pandas_baseline import run_baseline
 from benchmarks.services import ServiceFailed
 from benchmarks.subscriber import SubscriberFailed
@@ -46,6 +53,9 @@ from streams.topics import DEFAULT_TOPICS
 
 DRAIN_BAR_SECONDS = 60
 DRAIN_TICKS_PER_BAR = 5
+FEED_ALONE_S = 5.0  # the paced feed into a broker alone, at the highest rate
+EXTRA_DRAIN_S = 10.0  # wait for the last interval of a run at an extra rate
+SEARCH_BELOW = 8  # the search goes down to the lowest rate / 8
 
 
 def run(args: argparse.Namespace) -> int:
@@ -140,30 +150,37 @@ async def _measure(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
             _say(
                 f"backlog {size} symbols, run {rep + 1}: {run['ticks']:,} ticks in "
                 f"{run['seconds']:.2f} s = {run['ticks_per_s']:,.0f} ticks/s "
-                f"(first metrics {run['first_metrics_after_ready_s']:.2f} s after ready)"
+                f"(first metrics {run['first_metrics_after_ready_s']:.2f} s after ready; "
+                f"bare consume + decode {run['consume_decode_ticks_per_s']:,.0f} ticks/s)"
             )
     del workloads
 
+    head = sizes[0]
+    extra_rates: list[float] = args.rates[1:]
+    feed_alone = None
+    if extra_rates:
+        top = max(args.rates)
+        stopping.check()
+        slots = PacedTicks(head, top, event_speed=args.event_speed, seed=args.seed).premade(
+            FEED_ALONE_S
+        )
+        feed_alone = await e2e.feed_alone_run(slots, log_dir, f"feed-alone-{uuid.uuid4().hex[:6]}")
+        feed_alone["rate"] = top
+        del slots
+        _say(
+            f"paced feed alone at {top:,.0f} ticks/s: {_rate(feed_alone['achieved_ticks_per_s'])} "
+            f"ticks/s, {feed_alone['late_slots']} slots late"
+        )
+
     latency_runs: dict[int, list[dict[str, Any]]] = {s: [] for s in sizes}
+    extra_runs: dict[float, list[dict[str, Any]]] = {r: [] for r in extra_rates}
     for rep in range(args.repeat):
         for size in sizes:
             stopping.check()
             universe = universes[size]
-            ticks = PacedTicks(size, args.rate, event_speed=args.event_speed, seed=args.seed + rep)
-            slots = ticks.premade(args.warmup + args.duration)
-            gc.collect()
-            tag = f"paced-{size}-r{rep + 1}-{uuid.uuid4().hex[:6]}"
-            run, feed = await e2e.latency_run(
-                universe,
-                paced_configs[size],
-                slots,
-                symbols=size,
-                rate=args.rate,
-                warmup_s=args.warmup,
-                log_dir=log_dir,
-                tag=tag,
+            run, feed = await _paced(
+                args, universe, paced_configs[size], size, args.rate, args.duration, rep, log_dir
             )
-            del slots
             stopping.check()
             assert feed.started_at is not None
             partitions = sorted(
@@ -185,6 +202,50 @@ async def _measure(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
                 f"over {run['intervals']} intervals; pandas p50 {_ms(pd_lat['p50'])} "
                 f"p99 {_ms(pd_lat['p99'])}"
             )
+        for rate in extra_rates:
+            stopping.check()
+            run, _feed = await _paced(
+                args,
+                universes[head],
+                paced_configs[head],
+                head,
+                rate,
+                args.extra_duration,
+                rep,
+                log_dir,
+                keep_data=False,
+            )
+            extra_runs[rate].append(run)
+            _say_paced(head, rate, run, f"run {rep + 1}")
+
+    tested = {args.rate: keeping_up.verdict(latency_runs[head], args.rate)["keeps_up"]}
+    tested.update({r: keeping_up.verdict(runs, r)["keeps_up"] for r, runs in extra_runs.items()})
+    search_runs: list[dict[str, Any]] = []
+    for _step in range(args.search_steps if not all(tested.values()) else 0):
+        known = keeping_up.sustained(tested)
+        rate = keeping_up.next_rate(
+            known["ticks_per_s"],
+            known["falls_behind_at"],
+            lowest=min(args.rates) / SEARCH_BELOW,
+            highest=max(args.rates),
+        )
+        if rate is None or rate in tested:
+            break
+        stopping.check()
+        run, _feed = await _paced(
+            args,
+            universes[head],
+            paced_configs[head],
+            head,
+            rate,
+            args.search_duration,
+            len(search_runs),
+            log_dir,
+            keep_data=False,
+        )
+        search_runs.append(run)
+        tested[rate] = not keeping_up.behind_reasons(run, rate)
+        _say_paced(head, rate, run, "search")
 
     soak = None
     if args.soak:
@@ -213,6 +274,10 @@ async def _measure(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
         "quick": args.quick,
         "repeat": args.repeat,
         "rate": args.rate,
+        "rates": args.rates,
+        "extra_duration": args.extra_duration,
+        "search_steps": args.search_steps,
+        "search_duration": args.search_duration,
         "duration": args.duration,
         "warmup": args.warmup,
         "event_speed": args.event_speed,
@@ -234,7 +299,60 @@ async def _measure(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
         drain_runs=drain_runs,
         latency_runs=latency_runs,
         soak=soak,
+        extra_runs=extra_runs,
+        search_runs=search_runs,
+        tested=tested,
+        feed_alone=feed_alone,
     )
+
+
+async def _paced(
+    args: argparse.Namespace,
+    universe: Universe,
+    config: Path,
+    size: int,
+    rate: float,
+    duration: float,
+    rep: int,
+    log_dir: Path,
+    *,
+    keep_data: bool = True,
+) -> tuple[dict[str, Any], PacedFeed]:
+    """One paced run of ``size`` symbols at ``rate`` for ``duration`` measured seconds."""
+    ticks = PacedTicks(size, rate, event_speed=args.event_speed, seed=args.seed + rep)
+    slots = ticks.premade(args.warmup + duration)
+    gc.collect()
+    tag = f"paced-{size}-{rate:.0f}-r{rep + 1}-{uuid.uuid4().hex[:6]}"
+    run, feed = await e2e.latency_run(
+        universe,
+        config,
+        slots,
+        symbols=size,
+        rate=rate,
+        warmup_s=args.warmup,
+        log_dir=log_dir,
+        tag=tag,
+        keep_data=keep_data,
+        **({} if keep_data else {"drain_timeout": EXTRA_DRAIN_S}),
+    )
+    run["duration_s"] = duration
+    return run, feed
+
+
+def _say_paced(size: int, rate: float, run: dict[str, Any], label: str) -> None:
+    lat = run["latency_ms"]
+    reasons = keeping_up.behind_reasons(run, rate)
+    lag = run.get("last_interval_lag_s")
+    _say(
+        f"paced {size} symbols at {rate:,.0f} ticks/s, {label}: "
+        f"{_rate(run['achieved_ticks_per_s'])} ticks/s, latency p50 {_ms(lat['p50'])} "
+        f"p99 {_ms(lat['p99'])}, last interval {'n/a' if lag is None else f'{lag:.2f} s'}: "
+        + ("keeps up" if not reasons else "falls behind (" + "; ".join(reasons) + ")")
+    )
+
+
+def _rate(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f}"
 
 
 def _ms(value: float | None) -> str:

@@ -8,10 +8,13 @@ websocket, then one ``rotation worker``; every process is stopped on the way out
 - :func:`drain_run`: ticks produced *before* the worker starts; the clock runs from
   the worker's ``worker ready`` line until the websocket client holds the metrics of
   the workload's last interval: the rate at which a backlog drains through the
-  whole path.
+  whole path. Before the worker starts, a bare consumer reads and decodes those
+  frames: the physical ceiling of the path.
 - :func:`latency_run`: the paced feed (:mod:`benchmarks.paced`) at a fixed rate;
   tick-to-subscriber latency per interval (:mod:`benchmarks.latency`), RSS and CPU of
   the worker, the gateway and the broker. Its frames are kept for the pandas baseline.
+- :func:`feed_alone_run`: the paced feed into a broker with no reader: the feed's own
+  ceiling.
 - :func:`soak_run`: the paced feed at a moderate rate for a long time; RSS over time.
 - :func:`ready_run`: ``rotation up --headless`` as a user runs it; seconds from the
   spawn until a websocket client receives the first metrics message.
@@ -24,7 +27,7 @@ import contextlib
 import re
 import subprocess
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,8 @@ import psutil
 from agents.analytics.universe import Universe
 from benchmarks import stopping
 from benchmarks.breakdown import breakdown, stage_times
+from benchmarks.consume_decode import consume_and_decode
+from benchmarks.keeping_up import early_latencies
 from benchmarks.latency import causes, latencies_ms, summary, timeline
 from benchmarks.paced import Frame, PacedFeed, PacedTicks
 from benchmarks.services import ServiceFailed, ServiceProcess
@@ -85,13 +90,17 @@ async def running_stack(
     tag: str,
     *,
     preload: list[tuple[int, bytes]] | None = None,
+    after_preload: Callable[[str], Awaitable[None]] | None = None,
     ready_timeout: float = 90.0,
 ) -> AsyncIterator[Stack]:
-    """Broker, topics (and ``preload`` frames), gateway, subscriber, worker: until exit."""
+    """Broker, topics (and ``preload`` frames, then ``after_preload(bootstrap)``, before
+    any other process starts), gateway, subscriber, worker: until exit."""
     with embedded_broker(log_path=log_dir / f"{tag}.broker.log") as (bootstrap, broker_proc):
         await ensure_topics(bootstrap)
         if preload:
             await produce_frames(bootstrap, preload)
+        if after_preload is not None:
+            await after_preload(bootstrap)
         env = {"KAFKA_BOOTSTRAP": bootstrap, "ROTATION_APP_ID": tag, "PYTHONUNBUFFERED": "1"}
         port = free_port()
         gateway: ServiceProcess | None = None
@@ -180,9 +189,19 @@ def _resources(
 
 
 async def drain_run(workload: Workload, config: Path, log_dir: Path, tag: str) -> dict[str, Any]:
-    """A backlog of ``workload`` through worker and gateway to the websocket client."""
+    """A backlog of ``workload`` through worker and gateway to the websocket client;
+    before the worker starts, a bare consumer reads and decodes the very frames it will
+    read (:mod:`benchmarks.consume_decode`): the ceiling of this path."""
     final = workload.final_watermark
-    async with running_stack(config, log_dir, tag, preload=workload.payloads) as stack:
+    bare: dict[str, float] = {}
+
+    async def consume_decode(bootstrap: str) -> None:
+        ticks, seconds = await consume_and_decode(bootstrap, len(workload.payloads))
+        bare.update(ticks=ticks, seconds=seconds)
+
+    async with running_stack(
+        config, log_dir, tag, preload=workload.payloads, after_preload=consume_decode
+    ) as stack:
         samplers = stack.samplers()
         tasks = _sampling(samplers)
         sub = stack.subscriber
@@ -219,6 +238,8 @@ async def drain_run(workload: Workload, config: Path, log_dir: Path, tag: str) -
         "ticks_per_s": workload.ticks / (done - ready),
         "steady_ticks_per_s": steady,
         "first_metrics_after_ready_s": first_at - ready,
+        "consume_decode_ticks": int(bare["ticks"]),
+        "consume_decode_ticks_per_s": bare["ticks"] / bare["seconds"],
         "worker_startup_s": ready - stack.worker.started_at,
         "intervals_received": len(sub.metrics),
         "messages": received,
@@ -237,8 +258,11 @@ async def latency_run(
     log_dir: Path,
     tag: str,
     drain_timeout: float = 30.0,
+    keep_data: bool = True,
 ) -> tuple[dict[str, Any], PacedFeed]:
-    """The paced feed through the whole path; latency per interval, RSS and CPU."""
+    """The paced feed through the whole path; latency per interval, RSS and CPU.
+    ``keep_data``: keep every frame's bytes in the returned feed (the pandas baseline
+    replays them)."""
     interval = universe.bar_seconds * MICROS
     lateness = int(universe.allowed_lateness_seconds * MICROS)
     partitions = sorted(
@@ -247,7 +271,7 @@ async def latency_run(
     async with running_stack(config, log_dir, tag) as stack:
         samplers = stack.samplers()
         tasks = _sampling(samplers)
-        feed = PacedFeed(stack.bootstrap, keep_data=True)
+        feed = PacedFeed(stack.bootstrap, keep_data=keep_data)
         sub = stack.subscriber
         try:
             started_mono = time.monotonic()
@@ -283,6 +307,7 @@ async def latency_run(
     measured = {e: c for e, c in cause.items() if c >= measured_from}
     latency = latencies_ms(measured, arrivals)
     everything = latencies_ms(cause, arrivals)
+    early, early_to_last = early_latencies(measured, latency)
     last_lag = None
     if last is not None and last in arrivals:
         last_lag = arrivals[last] - cause[last]
@@ -299,18 +324,40 @@ async def latency_run(
         "missing_intervals": len([e for e in measured if e not in arrivals]),
         "latency_ms": summary(latency.values()),
         "latency_ms_including_warmup": summary(everything.values()),
+        "early_latency_ms": summary(early),
+        "early_to_last_s": early_to_last,
         "signal_latency_ms": summary(
             (signals[e] - c) * 1000 for e, c in measured.items() if e in signals
         ),
         "hops_ms": breakdown(measured, bars_at, metrics_at, emitted, arrivals),
         "latency_timeline_10s": timeline(measured, latency, measured_from, 10.0),
         "caught_up": caught_up,
+        "drain_timeout_s": drain_timeout,
         "last_interval_lag_s": last_lag,
         "messages": received,
         "resources": resources,
         "bench_cpu_cores": bench_cpu / max(fed_mono - started_mono, 1e-9),
         "worker_startup_s": (stack.worker.ready_at or 0.0) - stack.worker.started_at,
     }, feed
+
+
+async def feed_alone_run(slots: list[list[Frame]], log_dir: Path, tag: str) -> dict[str, Any]:
+    """The paced feed into a broker with nobody reading: what the feed itself achieves."""
+    with embedded_broker(log_path=log_dir / f"{tag}.broker.log") as (bootstrap, _proc):
+        await ensure_topics(bootstrap)
+        feed = PacedFeed(bootstrap)
+        started, cpu0 = time.monotonic(), cpu_now()
+        await feed.run(slots)
+        wall, cpu = time.monotonic() - started, cpu_now() - cpu0
+    return {
+        "tag": tag,
+        "seconds": len(slots) * feed.flush_s,
+        "achieved_ticks_per_s": feed.achieved_rate(),
+        "ticks": feed.ticks,
+        "frames": len(feed.appended),
+        "late_slots": feed.late_slots,
+        "bench_cpu_cores": cpu / max(wall, 1e-9),
+    }
 
 
 async def soak_run(

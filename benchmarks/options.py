@@ -11,8 +11,27 @@ from pathlib import Path
 
 from rotation.argtypes import positive_float
 
-QUICK = {"duration": 20.0, "drain_ticks": 200_000, "raw_messages": 200_000, "repeat": 1}
-FULL = {"duration": 60.0, "drain_ticks": 1_000_000, "raw_messages": 1_000_000, "repeat": 3}
+QUICK = {
+    "duration": 20.0,
+    "drain_ticks": 200_000,
+    "raw_messages": 200_000,
+    "repeat": 1,
+    "extra_duration": 10.0,
+    "search_steps": 2,
+    "symbols": [500, 5000],
+}
+FULL = {
+    "duration": 60.0,
+    "drain_ticks": 1_000_000,
+    "raw_messages": 1_000_000,
+    "repeat": 3,
+    "extra_duration": 20.0,
+    "search_steps": 4,
+    "symbols": [500, 5000, 10000],
+}
+RATE = 20_000.0
+EXTRA_RATES = (200_000.0,)
+SEARCH_DURATION = 10.0
 
 
 def _positive_int(text: str) -> int:
@@ -22,6 +41,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _steps(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
     return value
 
 
@@ -36,7 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="one repetition, 20 s paced runs, 200,000-tick backlogs (within 3 minutes)",
+        help="one repetition, 20 s paced runs (10 s at the extra rates), 200,000-tick "
+        "backlogs, 500 and 5000 symbols, 2 search steps (about 4 minutes)",
     )
     parser.add_argument(
         "--json", type=Path, metavar="PATH", help="also write every figure as JSON to PATH"
@@ -45,16 +75,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--symbols",
         type=_symbols,
         nargs="+",
-        default=[500, 5000],
         metavar="N",
-        help="universe sizes (default: 500 5000; the first is the headline)",
+        help="universe sizes; the first is the headline (default: "
+        + " ".join(map(str, FULL["symbols"]))
+        + "; "
+        + " ".join(map(str, QUICK["symbols"]))
+        + " with --quick)",
     )
-    parser.add_argument(
+    rates = parser.add_mutually_exclusive_group()
+    rates.add_argument(
         "--rate",
         type=positive_float,
-        default=20_000.0,
         metavar="TICKS_PER_S",
-        help="paced feed rate for the latency runs (default 20000)",
+        help=f"paced feed rate for the latency runs of every universe size (default "
+        f"{RATE:.0f}); the same as the first of --rates",
+    )
+    rates.add_argument(
+        "--rates",
+        type=positive_float,
+        nargs="+",
+        metavar="TICKS_PER_S",
+        help=f"paced rates: the first for every universe size, the others for the first "
+        f"(headline) size only (default {RATE:.0f} "
+        + " ".join(f"{r:.0f}" for r in EXTRA_RATES)
+        + ")",
     )
     parser.add_argument(
         "--duration",
@@ -62,6 +106,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help=f"measured seconds of each paced run (default {FULL['duration']:.0f}; "
         f"{QUICK['duration']:.0f} with --quick)",
+    )
+    parser.add_argument(
+        "--extra-duration",
+        type=positive_float,
+        metavar="S",
+        help=f"measured seconds of each paced run at the rates after the first (default "
+        f"{FULL['extra_duration']:.0f}; {QUICK['extra_duration']:.0f} with --quick)",
+    )
+    parser.add_argument(
+        "--search-steps",
+        type=_steps,
+        metavar="N",
+        help="when a paced rate falls behind: at most N more paced runs (headline size) "
+        "to find the highest rate one worker keeps up with; 0: no search (default "
+        f"{FULL['search_steps']}; {QUICK['search_steps']} with --quick)",
+    )
+    parser.add_argument(
+        "--search-duration",
+        type=positive_float,
+        default=SEARCH_DURATION,
+        metavar="S",
+        help=f"measured seconds of each paced run of the search (default {SEARCH_DURATION:.0f})",
     )
     parser.add_argument(
         "--warmup",
@@ -150,6 +216,10 @@ def resolve(args: argparse.Namespace) -> argparse.Namespace:
         if getattr(args, name) is None:
             setattr(args, name, value)
     args.symbols = list(dict.fromkeys(args.symbols))
+    if args.rates is None:
+        args.rates = [args.rate or RATE, *EXTRA_RATES]
+    args.rates = list(dict.fromkeys(args.rates))
+    args.rate = args.rates[0]
     return args
 
 

@@ -16,12 +16,20 @@ which interval to close. It does not write through the feeds' producer
 (:class:`streams.tick_producer.TickProducer`): that waits for every frame of a batch
 before the next batch, while this feed must send each slot on its schedule whatever the
 acknowledgement latency it measures; it keeps every frame's acknowledgement and waits
-for all of them before it returns.
+for all of them before it returns. Its producer lingers :data:`LINGER_MS` ms and
+batches up to :data:`MAX_BATCH_BYTES` per partition, so a slot is one request (and a
+slot sent late joins the next); the acknowledgement, not the send, is what the
+latency counts from, so the linger is not part of any latency figure.
+
+A slot's frames are large at high rates (``rate * flush_s / 4`` ticks per partition:
+1,000 ticks, about 114 kB, at 200,000 ticks/s), made column by column up front;
+this machine makes them at about 200,000 ticks per second of CPU.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import time
 from collections.abc import Iterator
@@ -39,6 +47,8 @@ from streams.topics import DEFAULT_TOPICS
 
 MICROS = 1_000_000
 FLUSH_S = 0.02
+LINGER_MS = 5  # the frames of one slot (one per partition) go out in one request
+MAX_BATCH_BYTES = 1024 * 1024  # a frame is ~114 kB at 200,000 ticks/s; late ones batch
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,7 @@ class PacedTicks:
         self.event_speed = event_speed
         self.flush_s = flush_s
         self.names = symbol_names(symbols)
+        self._names = np.array(self.names, dtype=object)
         self.partition_of = np.array(
             [partition_for(s, DEFAULT_TOPICS.ticks.partitions) for s in self.names]
         )
@@ -110,29 +121,28 @@ class PacedTicks:
         step = np.exp(self._rng.normal(0.0, 0.0008, n))
         price = np.round(self._price[sym] * step, 4)
         self._price[sym] = price
-        size = self._rng.integers(1, 50, n) * 100
+        size = (self._rng.integers(1, 50, n) * 100).astype(float)
+        bid = np.round(price - 0.01, 2).astype(object)
+        bid[price <= 0.02] = None
+        ask = np.round(price + 0.01, 2)
         part = self.partition_of[sym]
         frames = []
         for p in np.unique(part).tolist():
             idx = np.flatnonzero(part == p)
-            ticks = [
-                Tick(
-                    symbol=self.names[s],
-                    ts=t,
-                    price=px,
-                    size=float(sz),
-                    bid=round(px - 0.01, 2) if px > 0.02 else None,
-                    ask=round(px + 0.01, 2),
-                    source="bench",
-                )
-                for s, t, px, sz in zip(
-                    sym[idx].tolist(),
+            # Positional fields, column by column: about five times faster than a
+            # keyword call per tick, which matters at 200,000 ticks per second.
+            ticks = list(
+                map(
+                    Tick,
+                    self._names[sym[idx]].tolist(),
                     ts[idx].tolist(),
                     price[idx].tolist(),
                     size[idx].tolist(),
-                    strict=True,
+                    bid[idx].tolist(),
+                    ask[idx].tolist(),
+                    itertools.repeat("bench", len(idx)),
                 )
-            ]
+            )
             frames.append(Frame(k, p, encode(TickFrame(ticks=ticks)), int(ts[idx[-1]]), len(ticks)))
         return frames
 
@@ -161,7 +171,8 @@ class PacedFeed:
         producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap,
             client_id="bench-paced-feed",
-            linger_ms=0,
+            linger_ms=LINGER_MS,
+            max_batch_size=MAX_BATCH_BYTES,
             max_request_size=8 * 1024 * 1024,
             acks=1,
         )

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from benchmarks import keeping_up
+
 REQUIRED_KEYS = (
     "raw_consume_msgs_per_s",
     "ticks_per_s",
@@ -64,6 +66,10 @@ def summarize(
     drain_runs: dict[int, list[dict[str, Any]]],
     latency_runs: dict[int, list[dict[str, Any]]],
     soak: dict[str, Any] | None = None,
+    extra_runs: dict[float, list[dict[str, Any]]] | None = None,
+    search_runs: list[dict[str, Any]] | None = None,
+    tested: dict[float, bool] | None = None,
+    feed_alone: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     sizes = list(parameters["symbols"])
     by_symbols: dict[str, dict[str, Any]] = {}
@@ -78,10 +84,12 @@ def summarize(
             + (_dig(r, "resources.gateway.cpu_cores") or 0.0)
             for r in paced
         )
+        judged = keeping_up.verdict(paced, parameters["rate"]) if paced else None
         by_symbols[str(size)] = {
             "ticks_per_s": _med(drains, "ticks_per_s"),
             "steady_ticks_per_s": _med(drains, "steady_ticks_per_s"),
             "drain_ticks": _med(drains, "ticks"),
+            "consume_decode_ticks_per_s": _med(drains, "consume_decode_ticks_per_s"),
             "drain_worker_cpu_cores": _med(drains, "resources.worker.cpu_cores"),
             "drain_worker_rss_peak_mb": _med(drains, "resources.worker.rss_peak_mb"),
             "drain_gateway_rss_peak_mb": _med(drains, "resources.gateway.rss_peak_mb"),
@@ -95,6 +103,10 @@ def summarize(
             "missing_intervals": sum(r.get("missing_intervals", 0) for r in paced),
             "caught_up": all(r.get("caught_up") for r in paced) if paced else None,
             "last_interval_lag_s": _med(paced, "last_interval_lag_s"),
+            "keeps_up": judged["keeps_up"] if judged else None,
+            "runs_kept_up": judged["runs_kept_up"] if judged else None,
+            "paced_runs": len(paced),
+            "falls_behind_reasons": judged["reasons"] if judged else [],
             "worker_rss_mb": _med(paced, "resources.worker.rss_peak_mb"),
             "worker_rss_end_mb": _med(paced, "resources.worker.rss_end_mb"),
             "gateway_rss_mb": _med(paced, "resources.gateway.rss_peak_mb"),
@@ -125,6 +137,15 @@ def summarize(
         for key in ("broker_s", "gateway_s", "worker_s", "first_metrics_s")
     }
     raw_runs = (raw or {}).get("consume_msgs_per_s", [])
+    extra = extra_runs or {}
+    limit = None
+    if tested:
+        limit = {
+            **keeping_up.sustained(tested),
+            "symbols": int(head),
+            "search_run_s": parameters.get("search_duration"),
+            "search": [_brief(run) for run in search_runs or []],
+        }
     results = {
         "raw_consume_msgs_per_s": median(raw_runs),
         "ticks_per_s": headline["ticks_per_s"],
@@ -137,6 +158,13 @@ def summarize(
         "worker_cpu_cores": headline["worker_cpu_cores"],
         "gateway_cpu_cores": headline["gateway_cpu_cores"],
         "ready": {"ready_s": ready_s, "reported_by_up_s": reported},
+        "consume_decode_ticks_per_s": headline["consume_decode_ticks_per_s"],
+        "paced_by_rate": {
+            f"{rate:.0f}": _paced_at(rate, runs, int(head)) for rate, runs in extra.items()
+        },
+        "paced_feed_alone": feed_alone,
+        "max_sustained_ticks_per_s": limit["ticks_per_s"] if limit else None,
+        "max_sustained": limit,
         "by_symbols": by_symbols,
         "soak": _soak_summary(soak),
         "parameters": parameters,
@@ -146,11 +174,57 @@ def summarize(
             "ready": ready_runs,
             "drain": {str(s): drain_runs.get(s, []) for s in sizes},
             "paced": {str(s): latency_runs.get(s, []) for s in sizes},
+            "paced_by_rate": {f"{rate:.0f}": runs for rate, runs in extra.items()},
+            "search": search_runs or [],
             "soak": soak,
         },
     }
     results["goals"] = goals(results)
     return results
+
+
+def _paced_at(rate: float, runs: list[dict[str, Any]], symbols: int) -> dict[str, Any]:
+    """The medians of the paced runs at one extra rate (headline size only), and whether
+    the worker kept up (:func:`benchmarks.keeping_up.verdict`)."""
+    judged = keeping_up.verdict(runs, rate)
+    return {
+        "symbols": symbols,
+        "rate": rate,
+        "duration_s": _med(runs, "duration_s"),
+        "achieved_ticks_per_s": _med(runs, "achieved_ticks_per_s"),
+        "late_slots": _med(runs, "late_slots"),
+        "latency_ms": _stats(runs, "latency_ms"),
+        "early_latency_ms": _stats(runs, "early_latency_ms", ("p50", "p99")),
+        "early_to_last_s": _med(runs, "early_to_last_s"),
+        "hops_ms": {hop: _stats(runs, f"hops_ms.{hop}", ("p50", "p99")) for hop in HOPS},
+        "intervals": _med(runs, "intervals"),
+        "missing_intervals": sum(r.get("missing_intervals", 0) for r in runs),
+        "caught_up": all(r.get("caught_up") for r in runs) if runs else None,
+        "last_interval_lag_s": _med(runs, "last_interval_lag_s"),
+        "worker_cpu_cores": _med(runs, "resources.worker.cpu_cores"),
+        "worker_rss_mb": _med(runs, "resources.worker.rss_peak_mb"),
+        "broker_cpu_cores": _med(runs, "resources.broker.cpu_cores"),
+        "broker_rss_mb": _med(runs, "resources.broker.rss_peak_mb"),
+        "bench_cpu_cores": _med(runs, "bench_cpu_cores"),
+        "keeps_up": judged["keeps_up"],
+        "runs_kept_up": judged["runs_kept_up"],
+        "runs": judged["runs"],
+        "falls_behind_reasons": judged["reasons"],
+    }
+
+
+def _brief(run: dict[str, Any]) -> dict[str, Any]:
+    """One run of the search, in short."""
+    rate = run["rate"]
+    reasons = keeping_up.behind_reasons(run, rate)
+    return {
+        "rate": rate,
+        "achieved_ticks_per_s": run.get("achieved_ticks_per_s"),
+        "latency_ms": {k: run["latency_ms"].get(k) for k in ("p50", "p99", "max")},
+        "last_interval_lag_s": run.get("last_interval_lag_s"),
+        "keeps_up": not reasons,
+        "falls_behind_reasons": reasons,
+    }
 
 
 def _soak_summary(soak: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -261,6 +335,10 @@ def format_table(results: dict[str, Any]) -> str:
         lines.append(_row(label, "".join(f"{fn(by[s]):>{COLUMN}}" for s in sizes)))
 
     lines.append("backlog drained through the whole path")
+    row(
+        "  bare consume + decode, ticks/s (the ceiling)",
+        lambda b: _n(b.get("consume_decode_ticks_per_s")),
+    )
     row("  ticks/s, worker ready -> last metrics", lambda b: _n(b["ticks_per_s"]))
     row("  ticks/s, first -> last metrics", lambda b: _n(b["steady_ticks_per_s"]))
     lines.append(
@@ -283,6 +361,14 @@ def format_table(results: dict[str, Any]) -> str:
     row("  worker CPU cores / RSS peak MB", lambda b: _cpu_rss(b, "worker"))
     row("  gateway CPU cores / RSS peak MB", lambda b: _cpu_rss(b, "gateway"))
     row("  broker CPU cores / RSS peak MB", lambda b: _cpu_rss(b, "broker"))
+    row(
+        "  one worker",
+        lambda b: (
+            "n/a"
+            if b["keeps_up"] is None
+            else keeps_up_text(b["keeps_up"], b["runs_kept_up"], b["paced_runs"])
+        ),
+    )
     pandas = by[sizes[0]]["pandas_recompute"]
     lines.append(
         f"pandas job, recompute every {_n(pandas.get('every_s'), 'g')} s over "
@@ -297,6 +383,7 @@ def format_table(results: dict[str, Any]) -> str:
             f"{_n(b['streaming_cpu_cores'], '.2f')}"
         ),
     )
+    lines += _limit_lines(results)
     soak = results.get("soak")
     if soak:
         lines += [
@@ -334,6 +421,85 @@ def format_table(results: dict[str, Any]) -> str:
         met = {True: "met", False: "NOT met", None: "not measured"}[goal["met"]]
         lines.append(f"  {goal['goal']}: {met} ({shown[name]})")
     return "\n".join(lines)
+
+
+def keeps_up_text(keeps_up: bool, kept: int, runs: int) -> str:
+    """``keeps up`` or ``FALLS BEHIND`` for the paced runs at one rate (with how many of
+    the runs kept up when there were several)."""
+    text = "keeps up" if keeps_up else "FALLS BEHIND"
+    if runs > 1:
+        text += f" ({kept} of {runs} runs kept up)"
+    return text
+
+
+def sustained_text(limit: dict[str, Any]) -> str:
+    """The highest paced rate one worker kept up with, and the bracket around it."""
+    best, behind = limit.get("ticks_per_s"), limit.get("falls_behind_at")
+    if best is None:
+        return f"none tested (falls behind at {_n(behind)} ticks/s)"
+    if limit.get("at_least"):
+        return f"at least {_n(best)} ticks/s (no rate tested fell behind)"
+    return f"{_n(best)} ticks/s (falls behind at {_n(behind)})"
+
+
+def _limit_lines(results: dict[str, Any]) -> list[str]:
+    """The paced runs at the extra rates, the feed alone, and the search's result."""
+    lines: list[str] = []
+    p = results["parameters"]
+    alone = results.get("paced_feed_alone")
+    for rate, entry in (results.get("paced_by_rate") or {}).items():
+        lines.append(
+            f"paced {float(rate):,.0f} ticks/s for {_n(entry.get('duration_s'))} s "
+            f"(+{p['warmup']:.0f} s warm-up), {entry['symbols']} symbols only"
+        )
+        lines.append(_row("  achieved ticks/s", f"{_n(entry['achieved_ticks_per_s']):>{COLUMN}}"))
+        lines.append(
+            _row("  latency p50 / p99 / max, ms", f"{_triple(entry['latency_ms']):>{COLUMN}}")
+        )
+        lag = entry.get("last_interval_lag_s")
+        lines.append(
+            _row(
+                "  last interval: metrics after its ticks, s",
+                f"{_n(lag, '.2f'):>{COLUMN}}",
+            )
+        )
+        lines.append(
+            _row(
+                "    ticks -> bars sent, p50 / p99",
+                f"{_pair(entry['hops_ms']['ticks_to_bars']):>{COLUMN}}",
+            )
+        )
+        lines.append(
+            _row("  worker CPU cores / RSS peak MB", f"{_cpu_rss(entry, 'worker'):>{COLUMN}}")
+        )
+        lines.append(
+            _row("  broker CPU cores / RSS peak MB", f"{_cpu_rss(entry, 'broker'):>{COLUMN}}")
+        )
+        verdict = keeps_up_text(entry["keeps_up"], entry["runs_kept_up"], entry["runs"])
+        lines.append(_row("  one worker", f"{verdict:>{COLUMN}}"))
+        lines += [f"    {reason}" for reason in dict.fromkeys(entry["falls_behind_reasons"])]
+    if alone:
+        lines.append(
+            f"paced feed alone (no reader) at {alone['rate']:,.0f} ticks/s for "
+            f"{alone['seconds']:.0f} s: {_n(alone['achieved_ticks_per_s'])} ticks/s, "
+            f"{alone['late_slots']} slots late, {_n(alone.get('bench_cpu_cores'), '.2f')} "
+            "of a core"
+        )
+    limit = results.get("max_sustained")
+    if limit and (limit.get("search") or results.get("paced_by_rate")):
+        lines.append(
+            f"highest paced rate one worker keeps up with ({limit['symbols']} symbols): "
+            + sustained_text(limit)
+        )
+        if limit.get("search"):
+            lines.append(
+                f"  search, {_n(limit.get('search_run_s'))} s runs: "
+                + ", ".join(
+                    f"{_n(r['rate'])} {'ok' if r['keeps_up'] else 'behind'}"
+                    for r in limit["search"]
+                )
+            )
+    return lines
 
 
 def _pair(stats: dict[str, Any]) -> str:

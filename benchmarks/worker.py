@@ -26,10 +26,10 @@ import psutil
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from agents.analytics.tick_checks import decode_message
 from benchmarks import stopping
+from benchmarks.consume_decode import consume_and_decode
 from benchmarks.profiling import ProfileRequest, PySpyRecorder
-from benchmarks.raw import FETCH_BYTES, PARTITION_FETCH_BYTES, consume_all
+from benchmarks.raw import FETCH_BYTES, PARTITION_FETCH_BYTES
 from benchmarks.synthetic import Workload
 from rotation import processes
 from rotation.broker import embedded_broker
@@ -275,12 +275,7 @@ async def run_worker(
         ends = await produce_frames(bootstrap, workload.payloads)
         produce_s = time.perf_counter() - produce_started
         # The same frames through a bare consumer plus decoding: the worker's floor cost.
-        bare_s = await consume_all(
-            bootstrap,
-            len(workload.payloads),
-            DEFAULT_TOPICS.ticks.name,
-            decode=lambda data: decode_message(data).ticks,
-        )
+        _decoded, bare_s = await consume_and_decode(bootstrap, len(workload.payloads))
         watcher = BarWatcher(bootstrap, workload.partitions, workload.final_watermark)
         await watcher.consumer.start()
         env = {

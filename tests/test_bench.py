@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from benchmarks import report
+from benchmarks import keeping_up, options, report
 from tests.helpers import ROOT
 
 
@@ -74,10 +74,26 @@ def test_json_has_the_required_keys(tmp_path):
         raw={"consume_msgs_per_s": [500_000.0]},
         ready_runs=[{"ready_s": 2.9, "reported_by_up": {"worker_s": 2.6}}],
         drain_runs={
-            s: [{"ticks": 200_000, "ticks_per_s": 80_000.0, "steady_ticks_per_s": 95_000.0}]
+            s: [
+                {
+                    "ticks": 200_000,
+                    "ticks_per_s": 80_000.0,
+                    "steady_ticks_per_s": 95_000.0,
+                    "consume_decode_ticks_per_s": 1_200_000.0,
+                }
+            ]
             for s in sizes
         },
         latency_runs={s: [_paced_run(s)] for s in sizes},
+        extra_runs={200_000.0: [_extra_run(200_000.0, 199_000.0, lag=30.0, early_p50=900.0)]},
+        search_runs=[_extra_run(63_000.0, 63_000.0, lag=1.0, early_p50=900.0)],
+        tested={20_000.0: True, 200_000.0: False, 63_000.0: True},
+        feed_alone={
+            "rate": 200_000.0,
+            "seconds": 5.0,
+            "achieved_ticks_per_s": 201_000.0,
+            "late_slots": 0,
+        },
     )
     path = tmp_path / "bench.json"
     report.write_json(results, path)
@@ -97,4 +113,118 @@ def test_json_has_the_required_keys(tmp_path):
     assert set(written["by_symbols"]) == {"500", "5000"}
     assert written["goals"]["p99_latency"]["met"] is True
     assert written["goals"]["memory_flat"]["met"] is None  # no soak
-    assert "rotation bench" in report.format_table(results)
+    assert written["consume_decode_ticks_per_s"] == 1_200_000.0
+    assert written["by_symbols"]["5000"]["consume_decode_ticks_per_s"] == 1_200_000.0
+    at_200k = written["paced_by_rate"]["200000"]
+    assert at_200k["keeps_up"] is False
+    assert at_200k["falls_behind_reasons"] == [
+        "the last interval arrived 30.0 s after its ticks, 29.1 s later than the first "
+        "third's median (> 1.0 s)"
+    ]
+    assert written["by_symbols"]["500"]["keeps_up"] is True
+    assert written["max_sustained_ticks_per_s"] == 63_000.0
+    assert written["max_sustained"]["falls_behind_at"] == 200_000.0
+    table = report.format_table(results)
+    assert "rotation bench" in table
+    assert "FALLS BEHIND" in table
+    assert "keeps up with (500 symbols): 63,000 ticks/s (falls behind at 200,000)" in table
+
+
+def _extra_run(rate: float, achieved: float, lag: float | None, early_p50: float) -> dict:
+    run = _paced_run(500)
+    run.update(
+        rate=rate,
+        duration_s=10.0,
+        achieved_ticks_per_s=achieved,
+        caught_up=lag is not None,
+        last_interval_lag_s=lag,
+        drain_timeout_s=10.0,
+        early_latency_ms=_stats(early_p50, early_p50, early_p50),
+        early_to_last_s=8.0,
+    )
+    return run
+
+
+def test_a_run_keeps_up_when_its_last_interval_is_as_late_as_its_first_third():
+    run = _extra_run(200_000.0, 199_000.0, lag=1.5, early_p50=800.0)  # 0.7 s later: <= 1 s
+    assert keeping_up.behind_reasons(run, 200_000.0) == []
+    slow_start = _extra_run(200_000.0, 199_000.0, lag=9.5, early_p50=9_000.0)
+    assert keeping_up.behind_reasons(slow_start, 200_000.0) == []
+
+
+def test_a_run_falls_behind_when_the_feed_is_short_or_the_last_interval_late():
+    short = _extra_run(200_000.0, 150_000.0, lag=1.0, early_p50=800.0)
+    late = _extra_run(200_000.0, 199_000.0, lag=9.5, early_p50=800.0)
+    never = _extra_run(200_000.0, 199_000.0, lag=None, early_p50=800.0)
+    assert "under 95% of 200,000" in keeping_up.behind_reasons(short, 200_000.0)[0]
+    assert keeping_up.behind_reasons(late, 200_000.0) == [
+        "the last interval arrived 9.5 s after its ticks, 8.7 s later than the first "
+        "third's median (> 1.0 s)"
+    ]
+    assert keeping_up.behind_reasons(never, 200_000.0) == [
+        "the last interval's metrics did not arrive within 10 s after the feed ended"
+    ]
+    # Over a long run the allowed growth is a tenth of the span: 2 s over 20 s is fine.
+    long_run = {
+        **_extra_run(20_000.0, 20_000.0, lag=3.0, early_p50=1_000.0),
+        "early_to_last_s": 20.0,
+    }
+    assert keeping_up.behind_reasons(long_run, 20_000.0) == []
+    assert keeping_up.behind_reasons({**long_run, "last_interval_lag_s": 3.5}, 20_000.0)
+
+
+def test_the_early_latencies_are_the_first_third_by_cause():
+    cause = {end: float(end) for end in range(1, 10)}
+    latency = {end: 100.0 * end for end in range(1, 10)}
+    early, span = keeping_up.early_latencies(cause, latency)
+    assert early == [100.0, 200.0, 300.0]
+    assert span == 9.0 - 2.0
+
+
+def test_the_search_halves_the_gap_on_a_log_scale_until_it_is_small():
+    lowest, highest = 2_500.0, 200_000.0
+    assert keeping_up.next_rate(20_000.0, 200_000.0, lowest=lowest, highest=highest) == 63_000.0
+    assert keeping_up.next_rate(63_000.0, 200_000.0, lowest=lowest, highest=highest) == 110_000.0
+    assert keeping_up.next_rate(20_000.0, 63_000.0, lowest=lowest, highest=highest) == 35_000.0
+    assert keeping_up.next_rate(None, 20_000.0, lowest=lowest, highest=highest) == 10_000.0
+    assert keeping_up.next_rate(None, 4_000.0, lowest=lowest, highest=highest) is None
+    assert keeping_up.next_rate(150_000.0, None, lowest=lowest, highest=highest) is None
+    assert keeping_up.next_rate(80_000.0, 95_000.0, lowest=lowest, highest=highest) is None
+
+
+def test_the_sustained_rate_is_the_highest_kept_up_below_the_lowest_behind():
+    found = keeping_up.sustained(
+        {20_000.0: True, 63_000.0: True, 110_000.0: False, 84_000.0: True, 200_000.0: False}
+    )
+    assert found["ticks_per_s"] == 84_000.0
+    assert found["falls_behind_at"] == 110_000.0
+    assert not found["at_least"]
+    # A noisy higher success above a failure does not count.
+    assert keeping_up.sustained({20_000.0: True, 63_000.0: False, 110_000.0: True}) == {
+        "ticks_per_s": 20_000.0,
+        "falls_behind_at": 63_000.0,
+        "at_least": False,
+        "tested": {"20000": True, "63000": False, "110000": True},
+    }
+    assert keeping_up.sustained({20_000.0: True, 200_000.0: True})["at_least"]
+
+
+def test_the_table_says_when_a_paced_rate_falls_behind():
+    assert report.keeps_up_text(False, 1, 3) == "FALLS BEHIND (1 of 3 runs kept up)"
+    assert report.keeps_up_text(True, 1, 1) == "keeps up"
+    limit = {"ticks_per_s": 63_000.0, "falls_behind_at": 110_000.0, "at_least": False}
+    assert report.sustained_text(limit) == "63,000 ticks/s (falls behind at 110,000)"
+    limit = {"ticks_per_s": 200_000.0, "falls_behind_at": None, "at_least": True}
+    assert report.sustained_text(limit).startswith("at least 200,000 ticks/s")
+
+
+def test_rate_and_rates_name_the_paced_rates():
+    parser = options.build_parser()
+    args = options.resolve(parser.parse_args(["--quick"]))
+    assert args.rates == [20_000.0, 200_000.0] and args.rate == 20_000.0
+    assert args.symbols == [500, 5000] and args.search_steps == 2
+    args = options.resolve(parser.parse_args(["--rate", "5000"]))
+    assert args.rates == [5_000.0, 200_000.0] and args.rate == 5_000.0
+    assert args.symbols == [500, 5000, 10000]
+    args = options.resolve(parser.parse_args(["--rates", "30000"]))
+    assert args.rates == [30_000.0] and args.rate == 30_000.0
