@@ -17,7 +17,7 @@ from streams.topics import DEFAULT_TOPICS
 
 def tick_count(decoded: DecodedMessage) -> int:
     """How many ticks one decoded message holds (the one place that knows how)."""
-    return len(decoded.ticks)
+    return len(decoded.columns)
 
 
 async def consume_and_decode(

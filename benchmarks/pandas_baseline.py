@@ -41,10 +41,10 @@ import pandas as pd
 from agents.analytics.universe import Universe
 from benchmarks.latency import causes, latencies_ms, summary, watermark
 from benchmarks.paced import Appended
-from streams.records import TickFrame
+from streams.records import ColumnarTickFrame
 from streams.units import MICROS
 
-_frame_decoder = msgspec.json.Decoder(TickFrame)
+_frame_decoder = msgspec.json.Decoder(ColumnarTickFrame)
 
 
 def window_bars(universe: Universe) -> int:
@@ -181,14 +181,14 @@ class _Window:
 
     def ingest(self, frame: Appended) -> None:
         assert frame.data is not None
-        ticks = _frame_decoder.decode(frame.data).ticks
-        code = self.code
+        frame_ = _frame_decoder.decode(frame.data)  # the columnar frames the worker reads
+        codes = np.array([self.code[s] for s in frame_.symbols], dtype=np.int64)
         self.chunks.append(
             (
-                np.fromiter((code[t.symbol] for t in ticks), np.int64, len(ticks)),
-                np.fromiter((t.ts for t in ticks), np.int64, len(ticks)),
-                np.fromiter((t.price for t in ticks), float, len(ticks)),
-                np.fromiter((t.size for t in ticks), float, len(ticks)),
+                codes[np.array(frame_.symbol, dtype=np.int64)],
+                np.array(frame_.ts, dtype=np.int64),
+                np.array(frame_.price, dtype=float),
+                np.zeros(len(frame_.ts)) if frame_.size is None else np.array(frame_.size),
             )
         )
         if frame.partition in self.max_ts:

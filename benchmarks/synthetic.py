@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from streams.codec import encode
+from streams.codec import columnar_frame, encode
 from streams.partitioning import partition_for
-from streams.records import Tick, TickFrame
+from streams.records import Tick
 from streams.topics import DEFAULT_TOPICS
 
 START_US = 1_788_010_200_000_000  # 2026-08-29 13:30 UTC (09:30 in New York)
@@ -182,7 +182,7 @@ def make_workload(
     frames: list[tuple[int, list[Tick]]] = []
     for i in range(max(len(c) for c in chunks.values())):
         frames += [(p, c[i]) for p, c in chunks.items() if i < len(c)]
-    payloads = [(p, encode(TickFrame(ticks=ticks))) for p, ticks in frames]
+    payloads = [(p, encode(columnar_frame(ticks))) for p, ticks in frames]
     return Workload(
         symbols=count,
         bar_seconds=bar_seconds,
