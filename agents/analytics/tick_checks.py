@@ -365,6 +365,19 @@ def _bad_rows(
     ask: npt.NDArray[np.float64] | None,
 ) -> npt.NDArray[np.bool_] | None:
     """Mask of the ticks that break the ``Tick`` record's constraints (None: none does)."""
+    inf = math.inf
+    if (
+        symbol.min() >= 0
+        and symbol.max() < len(symbols)
+        and ts.min() >= 0
+        and price.min() > 0  # NaN compares False: the mask below finds it
+        and price.max() < inf
+        and size.min() >= 0
+        and size.max() < inf
+        and all(q is None or _quotes_fine(q) for q in (bid, ask))
+        and all(map(_is_symbol, symbols))
+    ):
+        return None
     out_of_range = (symbol < 0) | (symbol >= len(symbols))
     bad = out_of_range | (ts < 0) | ~(price > 0) | ~np.isfinite(price)
     bad |= ~(size >= 0) | ~np.isfinite(size)
@@ -375,6 +388,12 @@ def _bad_rows(
             given = ~np.isnan(quote)
             bad |= given & (~(quote > 0) | ~np.isfinite(quote))
     return bad if bad.any() else None
+
+
+def _quotes_fine(quote: npt.NDArray[np.float64]) -> bool:
+    """Every given bid or ask (NaN: not given) is finite and > 0."""
+    given = quote[~np.isnan(quote)]
+    return not len(given) or bool(given.min() > 0 and given.max() < math.inf)
 
 
 def _what_is_wrong(frame: _Columns, row: int) -> str:
