@@ -235,7 +235,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
 
             def two_bars(values: list[bytes]) -> bool:
                 frames[:] = [decode_bar_frame(v) for v in values]
-                closed = [b for f in frames if f.partition == PARTITION for b in f.bars]
+                closed = [b for f in frames if f.partition == PARTITION for b in f.bars()]
                 return len({b.start for b in closed if b.symbol == "IWM"}) >= 2
 
             c = consumer(bootstrap, DEFAULT_TOPICS.bars.name, DEFAULT_TOPICS.bars.partitions)
@@ -280,7 +280,7 @@ def test_good_ticks_around_the_bad_ones_still_make_bars(run):
         b.start: b
         for f in run.bars
         if f.partition == PARTITION
-        for b in f.bars
+        for b in f.bars()
         if b.symbol == "IWM"
     }
     first = bars[BAR0]  # tick A and the good tick of the mixed frame; nothing bad
