@@ -14,19 +14,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
 from rotation import processes
-from rotation.broker import broker
+from rotation.broker import broker_process
+from rotation.broker_envelope import EnvelopeWatch, Thresholds
 from rotation.config import load_universe
 from streams.admin import ensure_topics
+from streams.kafka import SettingsError
 
 _NOTEWORTHY = re.compile(r"WARNING|ERROR|CRITICAL|Traceback|Error:")
 _LISTENING = re.compile(r"gateway listening on ws://[^\s/]+:(\d+)/")  # gateway/server.py
@@ -123,6 +127,18 @@ def _wait_for_gateway(gateway: Child, children: list[Child], timeout: float = 12
     return int(match.group(1))
 
 
+def _warn(log_dir: Path, headless: bool) -> Callable[[str], None]:
+    """Where the broker's envelope warning goes: ``broker-envelope.log``, and stdout when
+    headless (the monitor owns the screen otherwise: it is printed when it exits)."""
+
+    def say(message: str) -> None:
+        (log_dir / "broker-envelope.log").write_text(message + "\n", encoding="utf-8")
+        if headless:
+            print(f"[up] {message}", flush=True)
+
+    return say
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -147,14 +163,27 @@ def run_up(args: argparse.Namespace) -> int:
     children: list[Child] = []
     echo = sys.stdout if args.headless else None
     try:
-        with broker(log_path=log_dir / "broker.log") as bootstrap:
+        thresholds = Thresholds.from_env(os.environ)
+    except SettingsError as exc:
+        print(f"rotation up: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with broker_process(log_path=log_dir / "broker.log") as (bootstrap, proc):
             print(
                 f"[up] broker {bootstrap} ready after {time.monotonic() - started:.2f} s",
                 flush=True,
             )
+            watch = None
+            if proc is not None:
+                watch = EnvelopeWatch(proc.pid, thresholds, _warn(log_dir, args.headless))
+                watch.start()
             try:
                 return _run_stack(args, bootstrap, children, log_dir, echo, started)
             finally:
+                if watch is not None:
+                    watch.stop()
+                    if watch.warned and not args.headless:  # the monitor had the screen
+                        print(f"[up] {watch.warned}", file=sys.stderr, flush=True)
                 # Children first, while the broker still answers their last flush.
                 stop_children(children)
     except KeyboardInterrupt:
