@@ -24,12 +24,19 @@ import aiokafka
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TransportT
+from mode import Service
+
+from streams.fetch_wait import DEFAULT_MAXIMUM_MS, FetchWait
 
 DEFAULT_FETCH_MAX_WAIT_MS = 10
 
 
 class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
-    """Faust's consumer thread; its worker consumer waits ``fetch_max_wait_ms`` at most."""
+    """Faust's consumer thread; its worker consumer waits ``fetch_max_wait_ms`` at most,
+    more when the broker cannot answer within it (:class:`streams.fetch_wait.FetchWait`,
+    checked every second in the thread's own event loop)."""
+
+    _fetch_wait: FetchWait | None = None
 
     def _create_worker_consumer(
         self, transport: faust_aiokafka.Transport
@@ -40,8 +47,18 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
                 "this aiokafka release keeps the fetch wait elsewhere: "
                 "agents/kafka_transport.py needs updating"
             )
-        consumer._fetch_max_wait_ms = cast(Transport, transport).fetch_max_wait_ms
+        wait = cast(Transport, transport).fetch_max_wait_ms
+        consumer._fetch_max_wait_ms = wait
+        self._fetch_wait = FetchWait(
+            consumer, maximum_ms=max(wait, DEFAULT_MAXIMUM_MS), name="worker consumer"
+        )
         return consumer
+
+    @Service.timer(1.0)
+    async def _raise_the_fetch_wait_when_starved(self) -> None:
+        started = self._consumer is not None and hasattr(self._consumer, "_fetcher")
+        if self._fetch_wait is not None and started:
+            await self._fetch_wait.check()
 
 
 class Consumer(faust_aiokafka.Consumer):

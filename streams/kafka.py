@@ -158,6 +158,25 @@ def faust_broker_credentials(security: KafkaSecurity | None = None) -> Credentia
 
 FETCH_MAX_WAIT_MS_LIMIT = 60_000
 PRODUCER_LINGER_MS_LIMIT = 10_000
+FEED_FLUSH_MS_LIMIT = 10_000
+COMPRESSIONS = ("none", "gzip", "lz4", "snappy", "zstd")
+
+
+def check_compression(name: str) -> None:
+    """A :class:`SettingsError` unless ``name`` is a codec this aiokafka can use."""
+    if name not in COMPRESSIONS:
+        raise SettingsError(
+            f"ROTATION_COMPRESSION={name!r}: expected one of {', '.join(COMPRESSIONS)}"
+        )
+    if name in ("none", "gzip"):
+        return
+    from aiokafka import codec
+
+    if not getattr(codec, f"has_{name}")():
+        raise SettingsError(
+            f"ROTATION_COMPRESSION={name}: this installation has no {name} codec "
+            "(pip install cramjam), or use gzip or none"
+        )
 
 
 @dataclass(frozen=True)
@@ -175,6 +194,12 @@ class Settings:
     batch before it sends (Kafka's ``linger.ms``); the broker keeps every batch, so
     fewer, larger batches cost it less (see the README's "The embedded broker's
     envelope").
+
+    ``feed_flush_ms``: how long a feed gathers ticks before it writes them, one batch per
+    partition (the simulator and the live feeds).
+
+    ``compression``: of every batch the feeds and the worker produce (``none`` or
+    ``gzip``; ``lz4``, ``snappy`` and ``zstd`` need the ``cramjam`` package).
     """
 
     bootstrap: str
@@ -184,6 +209,8 @@ class Settings:
     commit_interval: float = 0.5
     fetch_max_wait_ms: int = 10
     producer_linger_ms: float = 5.0
+    feed_flush_ms: float = 50.0
+    compression: str = "none"
     security: KafkaSecurity = field(default_factory=KafkaSecurity)
 
     def __post_init__(self) -> None:
@@ -197,6 +224,17 @@ class Settings:
                 f"ROTATION_PRODUCER_LINGER_MS={self.producer_linger_ms}: expected "
                 f"milliseconds from 0 to {PRODUCER_LINGER_MS_LIMIT}"
             )
+        if not 1 <= self.feed_flush_ms <= FEED_FLUSH_MS_LIMIT:
+            raise SettingsError(
+                f"ROTATION_FEED_FLUSH_MS={self.feed_flush_ms}: expected milliseconds "
+                f"from 1 to {FEED_FLUSH_MS_LIMIT}"
+            )
+        check_compression(self.compression)
+
+    @property
+    def compression_type(self) -> str | None:
+        """``compression`` as aiokafka and Faust take it (None: uncompressed)."""
+        return None if self.compression == "none" else self.compression
 
     def kafka_kwargs(self) -> dict[str, Any]:
         """:func:`kafka_client_kwargs` of these settings."""

@@ -8,9 +8,11 @@ into every Fetch request. Bad values are one-line errors naming the variable.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -94,3 +96,127 @@ def test_a_bad_value_stops_the_worker_with_one_line(broker):
         "rotation worker: error: ROTATION_FETCH_MAX_WAIT_MS='soon': expected a number of "
         "whole milliseconds"
     ], done.stderr
+
+
+# The wait grows when the broker does not hand over records it has (FetchWait).
+
+
+async def _eventually(condition, what: str, timeout: float = 60.0):
+    """Poll ``condition`` in the event loop until it is truthy; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        await asyncio.sleep(0.05)
+    return result
+
+
+async def _topic_with_records(bootstrap: str, name: str, count: int) -> None:
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, 1, 1)])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+    await producer.start()
+    try:
+        for i in range(count):
+            await producer.send_and_wait(name, f"r{i}".encode(), partition=0)
+    finally:
+        await producer.stop()
+
+
+async def _consumer(bootstrap: str, topic: str, wait_ms: int):
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=wait_ms,
+    )
+    await consumer.start()
+    tp = TopicPartition(topic, 0)
+    consumer.assign([tp])
+    consumer.seek(tp, 0)
+    return consumer, tp
+
+
+def _fetch_waits_sent(consumer) -> list[int]:
+    """Record the max wait of every Fetch request the consumer sends from now on."""
+    sent: list[int] = []
+    send = consumer._client.send
+
+    async def recording_send(node_id, request, *args, **kwargs):
+        if getattr(request, "API_KEY", None) == 1:
+            sent.append(request._max_wait_ms)
+        return await send(node_id, request, *args, **kwargs)
+
+    consumer._client.send = recording_send
+    return sent
+
+
+async def test_a_partition_behind_and_not_moving_doubles_the_wait_up_to_the_maximum(broker):
+    from streams.fetch_wait import FetchWait
+
+    await _topic_with_records(broker, "fetch-wait.behind", 5)
+    consumer, tp = await _consumer(broker, "fetch-wait.behind", 5)
+    said: list[str] = []
+    try:
+        await _eventually(lambda: consumer.highwater(tp), "a fetch answer with the highwater")
+        sent = _fetch_waits_sent(consumer)
+        # Nothing consumes: the position stays at 0 while the broker reports 5 records.
+        wait = FetchWait(consumer, maximum_ms=15, patience=1, say=said.append)
+        assert [await wait.check() for _ in range(2)] == [False, True]
+        assert wait.wait_ms == 10
+        assert said == [
+            "consumer: fetch wait raised from 5 to 10 ms: fetch-wait.behind[0] is 5 records "
+            "behind and the broker answered no fetch with them (it slows as it fills)"
+        ]
+        assert [await wait.check() for _ in range(3)] == [False, True, False]
+        assert wait.wait_ms == 15  # the maximum, and no further
+        assert len(said) == 2
+        # The consumer's next requests carry the new wait.
+        records = await consumer.getmany(tp, timeout_ms=5000)
+        assert len(records[tp]) == 5
+        await _eventually(lambda: 15 in sent, "a Fetch request with the raised wait")
+    finally:
+        await consumer.stop()
+
+
+async def test_a_consumer_that_keeps_up_or_is_paused_keeps_its_wait(broker):
+    from streams.fetch_wait import FetchWait
+
+    await _topic_with_records(broker, "fetch-wait.caught-up", 3)
+    consumer, tp = await _consumer(broker, "fetch-wait.caught-up", 5)
+    try:
+        wait = FetchWait(consumer, patience=1, say=pytest.fail)
+        got = 0
+        while got < 3:
+            got += len((await consumer.getmany(tp, timeout_ms=5000)).get(tp, []))
+            await wait.check()
+        for _ in range(3):
+            await consumer.getmany(tp, timeout_ms=20)
+            assert not await wait.check()  # at the highwater: nothing to raise
+        await _topic_with_records_more(broker, "fetch-wait.caught-up", 2)
+        consumer.pause(tp)
+        for _ in range(3):
+            assert not await wait.check()  # behind, but paused by its owner
+        assert wait.wait_ms == 5
+    finally:
+        await consumer.stop()
+
+
+async def _topic_with_records_more(bootstrap: str, name: str, count: int) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+    await producer.start()
+    try:
+        for i in range(count):
+            await producer.send_and_wait(name, f"more{i}".encode(), partition=0)
+    finally:
+        await producer.stop()
