@@ -50,9 +50,21 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         wait = cast(Transport, transport).fetch_max_wait_ms
         consumer._fetch_max_wait_ms = wait
         self._fetch_wait = FetchWait(
-            consumer, maximum_ms=max(wait, DEFAULT_MAXIMUM_MS), name="worker consumer"
+            consumer,
+            maximum_ms=max(wait, DEFAULT_MAXIMUM_MS),
+            name="worker consumer",
+            patience=3,
+            consuming=self._partitions_read,
         )
         return consumer
+
+    def _partitions_read(self) -> set[Any]:
+        """The partitions Faust asks records of now: none while its flow is stopped, and
+        not those whose stream buffer is full (Faust leaves them out, unpaused)."""
+        faust_consumer = self.consumer
+        if not faust_consumer.flow_active:
+            return set()
+        return set(faust_consumer._active_partitions or ())
 
     @Service.timer(1.0)
     async def _raise_the_fetch_wait_when_starved(self) -> None:

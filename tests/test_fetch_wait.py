@@ -159,32 +159,104 @@ def _fetch_waits_sent(consumer) -> list[int]:
     return sent
 
 
-async def test_a_partition_behind_and_not_moving_doubles_the_wait_up_to_the_maximum(broker):
+async def _fill(bootstrap: str, topic: str, batches: int) -> int:
+    """``batches`` record batches of one record each in ``topic[0]``; the next offset."""
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 1, 1)])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+    await producer.start()
+    try:
+        pending = []
+        for i in range(batches):
+            batch = producer.create_batch()
+            batch.append(key=None, value=b"%d" % i, timestamp=None)
+            batch.close()
+            pending.append(await producer.send_batch(batch, topic, partition=0))
+            if len(pending) >= 500:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return batches
+
+
+async def test_a_starved_consumer_doubles_its_wait_until_records_arrive(broker):
+    """A partition of 8,000 batches takes the broker longer to read than 1 ms: a consumer
+    with that wait gets nothing until the wait grows."""
     from streams.fetch_wait import FetchWait
 
-    await _topic_with_records(broker, "fetch-wait.behind", 5)
-    consumer, tp = await _consumer(broker, "fetch-wait.behind", 5)
+    end = await _fill(broker, "fetch-wait.full", 8000)
+    consumer, tp = await _consumer(broker, "fetch-wait.full", 1)
+    consumer.seek(tp, end - 10)
     said: list[str] = []
     try:
-        await _eventually(lambda: consumer.highwater(tp), "a fetch answer with the highwater")
         sent = _fetch_waits_sent(consumer)
-        # Nothing consumes: the position stays at 0 while the broker reports 5 records.
-        wait = FetchWait(consumer, maximum_ms=15, patience=1, say=said.append)
-        assert [await wait.check() for _ in range(2)] == [False, True]
-        assert wait.wait_ms == 10
-        assert said == [
-            "consumer: fetch wait raised from 5 to 10 ms: fetch-wait.behind[0] is 5 records "
-            "behind and the broker answered no fetch with them (it slows as it fills)"
-        ]
-        assert [await wait.check() for _ in range(3)] == [False, True, False]
-        assert wait.wait_ms == 15  # the maximum, and no further
-        assert len(said) == 2
-        # The consumer's next requests carry the new wait.
-        records = await consumer.getmany(tp, timeout_ms=5000)
-        assert len(records[tp]) == 5
-        await _eventually(lambda: 15 in sent, "a Fetch request with the raised wait")
+        wait = FetchWait(consumer, maximum_ms=1500, patience=1, say=said.append)
+        got: list = []
+        deadline = time.monotonic() + 120
+        while len(got) < 10:
+            assert time.monotonic() < deadline, f"no records; waits said: {said}"
+            got += (await consumer.getmany(tp, timeout_ms=300)).get(tp, [])
+            await wait.check()
+        assert [r.offset for r in got] == list(range(end - 10, end))
+        assert wait.wait_ms > 1 and said, "the broker answered at 1 ms: nothing to show"
+        assert said[0].startswith("consumer: fetch wait raised from 1 to 2 ms: fetch-wait.full[0]")
+        assert wait.wait_ms in sent  # the requests carry the raised wait
+        steps = len(said)
+        for _ in range(3):  # caught up: the wait stays
+            await consumer.getmany(tp, timeout_ms=50)
+            await wait.check()
+        assert len(said) == steps
     finally:
         await consumer.stop()
+
+
+def test_the_wait_never_passes_its_maximum():
+    from streams.fetch_wait import FetchWait
+
+    class Stuck:
+        """A consumer 5 records behind whose position never moves (no broker needed)."""
+
+        class _Fetcher:
+            _fetch_max_wait_ms = 10
+            _records: dict = {}
+
+        _fetcher = _Fetcher()
+
+        def paused(self):
+            return set()
+
+        def assignment(self):
+            from aiokafka import TopicPartition
+
+            return {TopicPartition("t", 0)}
+
+        def highwater(self, tp):
+            return 5
+
+        async def position(self, tp):
+            return 0
+
+    said: list[str] = []
+    wait = FetchWait(Stuck(), maximum_ms=25, patience=1, say=said.append)
+
+    async def checks() -> list[bool]:
+        return [await wait.check() for _ in range(8)]
+
+    assert asyncio.run(checks()) == [False, True, False, True, False, False, False, False]
+    assert wait.wait_ms == 25
+    assert [m.split(": ")[1] for m in said] == [
+        "fetch wait raised from 10 to 20 ms",
+        "fetch wait raised from 20 to 25 ms",
+    ]
 
 
 async def test_a_consumer_that_keeps_up_or_is_paused_keeps_its_wait(broker):
