@@ -6,9 +6,10 @@ its CPU per Fetch grows with the batches held in the partitions fetched (measure
 figures). :class:`EnvelopeWatch` reads the broker process's resident memory from
 ``/proc/<pid>/status`` (``VmRSS``, see proc(5)) and its CPU time from
 ``/proc/<pid>/stat`` (``utime`` + ``stime``), and says once, when the memory passes
-``rss_mb`` or the CPU over the last ``window`` seconds passes ``cpu_cores``, that the
-run is past what the embedded broker serves well and where real Kafka is. On a system
-without ``/proc`` it stays silent.
+``rss_mb``, the CPU over the last ``window`` seconds passes ``cpu_cores``, or a process
+reports that a consumer's fetch wait had to grow (:meth:`EnvelopeWatch.note`, see
+:mod:`streams.fetch_wait`), that the run is past what the embedded broker serves well
+and where real Kafka is. Without ``/proc`` only the last of these works.
 """
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ def cpu_seconds(pid: int) -> float | None:
 
 
 class EnvelopeWatch:
-    """Samples the broker every ``interval`` seconds; calls ``say`` once when past a threshold."""
+    """Samples the broker every ``interval`` seconds; calls ``say`` once when past a
+    threshold or told (:meth:`note`)."""
 
     def __init__(
         self,
@@ -101,6 +103,7 @@ class EnvelopeWatch:
         self.warned: str | None = None
         self._started = time.monotonic()
         self._samples: deque[tuple[float, float]] = deque()
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="broker-envelope", daemon=True)
 
@@ -112,6 +115,23 @@ class EnvelopeWatch:
         self._stop.set()
         self._thread.join(timeout=5)
 
+    def note(self, what: str) -> str | None:
+        """A process says the broker fell behind (``what``); the warning, the first time."""
+        return self._warn(f"could not answer a fetch within its wait ({what})")
+
+    def _warn(self, reason: str) -> str | None:
+        with self._lock:
+            if self.warned is not None:
+                return None
+            minutes = (time.monotonic() - self._started) / 60
+            self.warned = (
+                f"warning: the embedded broker {reason} after {minutes:.1f} min; it keeps "
+                f"every message in memory and slows as it fills, so latency grows from "
+                f"here; {ADVICE}"
+            )
+        self.say(self.warned)
+        return self.warned
+
     def check(self) -> str | None:
         """One sample; the warning, the first time a threshold is passed."""
         if self.warned is not None:
@@ -122,7 +142,6 @@ class EnvelopeWatch:
             self._samples.append((now, cpu))
             while self._samples and now - self._samples[0][0] > self.window:
                 self._samples.popleft()
-        minutes = (now - self._started) / 60
         reason = None
         if rss is not None and rss >= self.thresholds.rss_mb:
             reason = f"holds {rss:,.0f} MB (threshold {self.thresholds.rss_mb:,.0f} MB)"
@@ -136,15 +155,10 @@ class EnvelopeWatch:
                 )
         if reason is None:
             return None
-        self.warned = (
-            f"warning: the embedded broker {reason} after {minutes:.1f} min; it keeps every "
-            f"message in memory and slows as it fills, so latency will grow from here; "
-            f"{ADVICE}"
-        )
-        return self.warned
+        return self._warn(reason)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            if (message := self.check()) is not None:
-                self.say(message)
+            self.check()
+            if self.warned is not None:
                 return

@@ -34,6 +34,7 @@ from streams.kafka import SettingsError
 
 _NOTEWORTHY = re.compile(r"WARNING|ERROR|CRITICAL|Traceback|Error:")
 _LISTENING = re.compile(r"gateway listening on ws://[^\s/]+:(\d+)/")  # gateway/server.py
+_FETCH_WAIT_RAISED = re.compile(r"\w[\w ]*: fetch wait raised from \d+ to \d+ ms")  # FetchWait
 
 
 class Child:
@@ -48,9 +49,11 @@ class Child:
         echo: IO[str] | None,
         started: float,
         verbose: bool = False,
+        on_line: Callable[[str], None] | None = None,
     ) -> None:
         self.name = name
         self.verbose = verbose
+        self.on_line = on_line
         self.ready_after: float | None = None
         self.ready_line: str | None = None
         self._ready = threading.Event()
@@ -73,6 +76,8 @@ class Child:
             line = raw.decode("utf-8", "replace").rstrip()
             self._log.write(line + "\n")
             self._log.flush()
+            if self.on_line is not None:
+                self.on_line(line)
             if self.ready_after is None and ("worker ready in" in line or _LISTENING.search(line)):
                 self.ready_after = time.monotonic() - self._started
                 self.ready_line = line.strip()
@@ -178,7 +183,7 @@ def run_up(args: argparse.Namespace) -> int:
                 watch = EnvelopeWatch(proc.pid, thresholds, _warn(log_dir, args.headless))
                 watch.start()
             try:
-                return _run_stack(args, bootstrap, children, log_dir, echo, started)
+                return _run_stack(args, bootstrap, children, log_dir, echo, started, watch)
             finally:
                 if watch is not None:
                     watch.stop()
@@ -205,8 +210,14 @@ def _run_stack(
     log_dir: Path,
     echo: IO[str] | None,
     started: float,
+    watch: EnvelopeWatch | None = None,
 ) -> int:
     asyncio.run(ensure_topics(bootstrap, load_universe(args.config).topics))
+
+    def on_line(line: str) -> None:
+        if watch is not None and (found := _FETCH_WAIT_RAISED.search(line)):
+            watch.note(found.group(0))
+
     env = {"KAFKA_BOOTSTRAP": bootstrap, "PYTHONUNBUFFERED": "1"}
     config = ["--config", args.config] if args.config else []
     sim = ["--seed", str(args.seed), "--speed", str(args.speed)]
@@ -218,9 +229,12 @@ def _run_stack(
         log_dir,
         echo,
         started,
+        on_line=on_line,
     )
     children.append(gateway)
-    children.append(Child("worker", ["worker", *config], env, log_dir, echo, started))
+    children.append(
+        Child("worker", ["worker", *config], env, log_dir, echo, started, on_line=on_line)
+    )
     children.append(Child("feed", ["feed", "sim", *config, *sim], env, log_dir, echo, started))
     port = _wait_for_gateway(gateway, children)
     url = f"ws://127.0.0.1:{port}/ws"

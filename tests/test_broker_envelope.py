@@ -119,3 +119,30 @@ def test_a_bad_threshold_is_a_one_line_error(tmp_path, env, message):
     assert f"rotation up: error: {message}" in output
     assert "Traceback" not in output
     assert time.monotonic() - started < 60
+
+
+def test_a_raised_fetch_wait_reported_by_a_process_warns_once():
+    from rotation.up import _FETCH_WAIT_RAISED
+
+    lines = [
+        "[2026-12-05 12:12:00,517] [25853] [WARNING] worker consumer: fetch wait raised from "
+        "10 to 20 ms: rotation.bars[0] is 100 records behind and the broker answered no fetch",
+        "2026-12-05 12:13:12,630 WARNING rotation.kafka: gateway consumer: fetch wait raised "
+        "from 20 to 40 ms: rotation.metrics[0] is 125 records behind and the broker answered",
+    ]
+    found = [m.group(0) for line in lines if (m := _FETCH_WAIT_RAISED.search(line))]
+    assert found == [
+        "worker consumer: fetch wait raised from 10 to 20 ms",
+        "gateway consumer: fetch wait raised from 20 to 40 ms",
+    ]
+    said: list[str] = []
+    with embedded_broker() as (_bootstrap, proc):
+        watch = EnvelopeWatch(proc.pid, Thresholds(rss_mb=100_000, cpu_cores=64), said.append)
+        assert watch.note(found[0]) is not None
+        assert watch.note(found[1]) is None and watch.check() is None
+    assert len(said) == 1
+    assert said[0].startswith(
+        "warning: the embedded broker could not answer a fetch within its wait "
+        "(worker consumer: fetch wait raised from 10 to 20 ms) after 0.0 min"
+    )
+    assert "docker-compose.yml" in said[0] and "KAFKA_BOOTSTRAP" in said[0]
