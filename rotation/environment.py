@@ -11,7 +11,7 @@
 | ROTATION_FETCH_MAX_WAIT_MS  | 10          | longest a Kafka fetch waits (500 on Apache Kafka)|
 | ROTATION_PRODUCER_LINGER_MS | 5           | worker producer's batching delay, milliseconds   |
 | ROTATION_FEED_FLUSH_MS      | 50          | feeds write gathered ticks this often, ms        |
-| ROTATION_COMPRESSION        | none        | batches produced: none or gzip (lz4 ...: cramjam)|
+| ROTATION_COMPRESSION        | gzip        | batches produced: gzip or none (lz4 ...: cramjam)|
 | KAFKA_SECURITY_PROTOCOL     | PLAINTEXT   | PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL       |
 | KAFKA_SASL_MECHANISM        | PLAIN       | PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512            |
 | KAFKA_SASL_USERNAME         |             | SASL user (needed with SASL_*)                   |
@@ -104,7 +104,7 @@ def settings_from_env(
         feed_flush_ms=_milliseconds(
             "ROTATION_FEED_FLUSH_MS", Settings.feed_flush_ms, env, whole=False
         ),
-        compression=(env.get("ROTATION_COMPRESSION") or "none").strip().lower(),
+        compression=(env.get("ROTATION_COMPRESSION") or Settings.compression).strip().lower(),
         security=kafka_security_from_env(env),
     )
     if settings.heartbeat_interval >= settings.session_timeout:
