@@ -18,6 +18,7 @@ consumer's fetcher, so a library change that breaks this fails there.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, cast
 
 import aiokafka
@@ -27,6 +28,8 @@ from faust.types import TransportT
 from mode import Service
 
 from streams.fetch_wait import DEFAULT_MAXIMUM_MS, FetchWait
+
+log = logging.getLogger("rotation.kafka")
 
 DEFAULT_FETCH_MAX_WAIT_MS = 10
 
@@ -64,13 +67,21 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         faust_consumer = self.consumer
         if not faust_consumer.flow_active:
             return set()
-        return set(faust_consumer._active_partitions or ())
+        for _ in range(3):  # Faust's event loop changes the set from another thread
+            try:
+                return set(faust_consumer._active_partitions or ())
+            except RuntimeError:
+                continue
+        return set()
 
     @Service.timer(1.0)
     async def _raise_the_fetch_wait_when_starved(self) -> None:
         started = self._consumer is not None and hasattr(self._consumer, "_fetcher")
         if self._fetch_wait is not None and started:
-            await self._fetch_wait.check()
+            try:
+                await self._fetch_wait.check()
+            except Exception:  # a look that failed must never stop the consumer
+                log.exception("checking the fetch wait failed")
 
 
 class Consumer(faust_aiokafka.Consumer):

@@ -107,7 +107,10 @@ class KafkaReader:
             while True:
                 if time.monotonic() - checked >= 1.0:
                     checked = time.monotonic()
-                    await fetch_wait.check()
+                    try:
+                        await fetch_wait.check()
+                    except Exception:  # a look that failed must not stop the history
+                        log.exception("checking the fetch wait failed")
                 batches = await consumer.getmany(timeout_ms=200, max_records=1000)
                 for tp in self.partitions:
                     self.highwater[tp] = consumer.highwater(tp)
