@@ -8,6 +8,10 @@ runs the monitor in the foreground, or a headless signal log. On exit, by
 to any still running :data:`rotation.processes.STOP_GRACE_SECONDS` (10 s) later, then
 stops the broker the same way (5 s); children also die with this process if it is
 killed. ``--gateway-port 0`` lets the gateway take a free port, which is printed.
+
+With the embedded broker it warns once, with the way to Apache Kafka, when the broker
+passes its envelope (:mod:`rotation.broker_envelope`): its memory or CPU past a
+threshold, or a fetch wait the worker or the gateway had to raise.
 """
 
 from __future__ import annotations
