@@ -13,15 +13,22 @@ import faust
 
 from agents import bar_agent, rotation_agent
 from agents.analytics.universe import Universe
+from agents.kafka_transport import App
 from streams.broker_watch import BrokerWatch
 from streams.kafka import Settings, faust_broker_credentials
+
+# One interval's metrics (38 snapshots of ~0.7 kB with the shipped universe) or a bar
+# frame of a partition fit in one batch; aiokafka's 16 kB default split them. Below
+# Faust's producer_max_request_size (1,000,000 bytes), which bounds a request.
+PRODUCER_BATCH_BYTES = 512 * 1024
 
 
 def create_app(settings: Settings, universe: Universe, started: float | None = None) -> faust.App:
     """Build the Faust app with every agent registered."""
     started = time.monotonic() if started is None else started
-    app = faust.App(
+    app = App(
         settings.app_id,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
         broker=[f"kafka://{host}" for host in settings.bootstrap.split(",")],
         broker_credentials=faust_broker_credentials(settings.security),
         value_serializer="raw",
@@ -34,7 +41,10 @@ def create_app(settings: Settings, universe: Universe, started: float | None = N
         topic_allow_declare=True,
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
-        producer_linger=0.005,
+        # Few, large batches: the broker keeps every batch, and its cost grows with them.
+        producer_linger=settings.producer_linger_ms / 1000,
+        producer_max_batch_size=PRODUCER_BATCH_BYTES,
+        producer_compression_type=settings.compression_type,
         # Frames hold thousands of ticks: a short buffer bounds memory under a backlog.
         stream_buffer_maxsize=64,
     )

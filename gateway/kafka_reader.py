@@ -23,6 +23,7 @@ from gateway.history import History, epoch_of
 from gateway.stats import Stats
 from gateway.subscriptions import Entry
 from streams.codec import decode_metrics, decode_signal
+from streams.fetch_wait import DEFAULT_MAXIMUM_MS, FetchWait
 from streams.kafka import KafkaSecurity, kafka_client_kwargs
 from streams.topics import DEFAULT_TOPICS, TopicSpec
 
@@ -97,7 +98,19 @@ class KafkaReader:
                 self.history.epochs[self.family_of_topic[topic]] = uuid.uuid4().hex[:16]
             self.running = True
             empty_polls = 0
+            fetch_wait = FetchWait(
+                consumer,
+                maximum_ms=max(self.fetch_max_wait_ms, DEFAULT_MAXIMUM_MS),
+                name="gateway consumer",
+            )
+            checked = time.monotonic()
             while True:
+                if time.monotonic() - checked >= 1.0:
+                    checked = time.monotonic()
+                    try:
+                        await fetch_wait.check()
+                    except Exception:  # a look that failed must not stop the history
+                        log.exception("checking the fetch wait failed")
                 batches = await consumer.getmany(timeout_ms=200, max_records=1000)
                 for tp in self.partitions:
                     self.highwater[tp] = consumer.highwater(tp)

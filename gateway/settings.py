@@ -81,7 +81,11 @@ class GatewaySettings:
     )
     fetch_max_wait_ms: int = field(
         default=10,
-        metadata=_doc("longest a Kafka fetch waits for new records (latency floor on Tansu)"),
+        metadata=_doc(
+            "longest a Kafka fetch waits for new records (latency floor on Tansu; "
+            "`rotation gateway` takes ROTATION_FETCH_MAX_WAIT_MS when neither this nor "
+            "[gateway] sets it)"
+        ),
     )
     shutdown_timeout: float = field(
         default=5.0, metadata=_doc("seconds clients get to close after the shutdown notice")

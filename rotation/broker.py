@@ -72,11 +72,21 @@ def embedded_broker(
 
 
 @contextlib.contextmanager
-def broker(log_path: Path | None = None) -> Iterator[str]:
-    """The configured broker's bootstrap address, starting the embedded one if none is."""
+def broker_process(
+    log_path: Path | None = None,
+) -> Iterator[tuple[str, subprocess.Popen[bytes] | None]]:
+    """The configured broker's bootstrap address and None, or, when none is configured,
+    the embedded one's and its process."""
     configured = os.environ.get(BOOTSTRAP_ENV)
     if configured:
-        yield configured
+        yield configured, None
         return
-    with embedded_broker(log_path=log_path) as (bootstrap, _proc):
+    with embedded_broker(log_path=log_path) as (bootstrap, proc):
+        yield bootstrap, proc
+
+
+@contextlib.contextmanager
+def broker(log_path: Path | None = None) -> Iterator[str]:
+    """The configured broker's bootstrap address, starting the embedded one if none is."""
+    with broker_process(log_path) as (bootstrap, _proc):
         yield bootstrap

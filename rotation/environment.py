@@ -8,6 +8,10 @@
 | ROTATION_SESSION_TIMEOUT    | 2.0         | Kafka group session timeout, seconds             |
 | ROTATION_HEARTBEAT_INTERVAL | 0.5         | Kafka group heartbeat interval, seconds          |
 | ROTATION_COMMIT_INTERVAL    | 0.5         | Faust offset commit interval, seconds            |
+| ROTATION_FETCH_MAX_WAIT_MS  | 10          | longest a Kafka fetch waits (500 on Apache Kafka)|
+| ROTATION_PRODUCER_LINGER_MS | 5           | worker producer's batching delay, milliseconds   |
+| ROTATION_FEED_FLUSH_MS      | 50          | feeds write gathered ticks this often, ms        |
+| ROTATION_COMPRESSION        | gzip        | batches produced: gzip or none (lz4 ...: cramjam)|
 | KAFKA_SECURITY_PROTOCOL     | PLAINTEXT   | PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL       |
 | KAFKA_SASL_MECHANISM        | PLAIN       | PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512            |
 | KAFKA_SASL_USERNAME         |             | SASL user (needed with SASL_*)                   |
@@ -39,6 +43,18 @@ def _float(name: str, default: float, env: Mapping[str, str]) -> float:
         raise SettingsError(f"{name}={raw!r}: expected a number of seconds") from None
     if value <= 0:
         raise SettingsError(f"{name}={raw!r}: must be > 0")
+    return value
+
+
+def _milliseconds(name: str, default: float, env: Mapping[str, str], *, whole: bool) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw) if whole else float(raw)
+    except ValueError:
+        kind = "whole milliseconds" if whole else "milliseconds"
+        raise SettingsError(f"{name}={raw!r}: expected a number of {kind}") from None
     return value
 
 
@@ -79,6 +95,16 @@ def settings_from_env(
         session_timeout=_float("ROTATION_SESSION_TIMEOUT", 2.0, env),
         heartbeat_interval=_float("ROTATION_HEARTBEAT_INTERVAL", 0.5, env),
         commit_interval=_float("ROTATION_COMMIT_INTERVAL", 0.5, env),
+        fetch_max_wait_ms=int(
+            _milliseconds("ROTATION_FETCH_MAX_WAIT_MS", Settings.fetch_max_wait_ms, env, whole=True)
+        ),
+        producer_linger_ms=_milliseconds(
+            "ROTATION_PRODUCER_LINGER_MS", Settings.producer_linger_ms, env, whole=False
+        ),
+        feed_flush_ms=_milliseconds(
+            "ROTATION_FEED_FLUSH_MS", Settings.feed_flush_ms, env, whole=False
+        ),
+        compression=(env.get("ROTATION_COMPRESSION") or Settings.compression).strip().lower(),
         security=kafka_security_from_env(env),
     )
     if settings.heartbeat_interval >= settings.session_timeout:

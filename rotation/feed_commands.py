@@ -159,6 +159,8 @@ def cmd_feed_sim(args: argparse.Namespace) -> int:
                 speed=args.speed,
                 days=args.days,
                 duration=args.duration,
+                flush_seconds=settings.feed_flush_ms / 1000,
+                compression=settings.compression_type,
             )
         )
         await asyncio.wait({feed, stop}, return_when=asyncio.FIRST_COMPLETED)
@@ -251,6 +253,8 @@ def run_live_feed(args: argparse.Namespace, provider: object) -> int:
             duration=args.duration,
             topic=universe.topics.ticks,
             security=settings.security,
+            flush_seconds=settings.feed_flush_ms / 1000,
+            compression=settings.compression_type,
         )
         stats = result.stats
         print(

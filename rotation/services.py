@@ -58,7 +58,8 @@ def cmd_gateway(args: argparse.Namespace) -> int:
 
     settings = kafka_settings(args)
     universe = load_universe(args.config)
-    configured = universe.gateway
+    # ROTATION_FETCH_MAX_WAIT_MS, unless the [gateway] table or a flag says otherwise.
+    configured = {"fetch_max_wait_ms": settings.fetch_max_wait_ms, **(universe.gateway or {})}
     try:
         gateway_settings = GatewaySettings.from_args(args, configured, os.environ)
     except ValueError as exc:

@@ -8,28 +8,37 @@ runs the monitor in the foreground, or a headless signal log. On exit, by
 to any still running :data:`rotation.processes.STOP_GRACE_SECONDS` (10 s) later, then
 stops the broker the same way (5 s); children also die with this process if it is
 killed. ``--gateway-port 0`` lets the gateway take a free port, which is printed.
+
+With the embedded broker it warns once, with the way to Apache Kafka, when the broker
+passes its envelope (:mod:`rotation.broker_envelope`): its memory or CPU past a
+threshold, or a fetch wait the worker or the gateway had to raise.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
 from rotation import processes
-from rotation.broker import broker
+from rotation.broker import broker_process
+from rotation.broker_envelope import EnvelopeWatch, Thresholds
 from rotation.config import load_universe
 from streams.admin import ensure_topics
+from streams.kafka import SettingsError
 
 _NOTEWORTHY = re.compile(r"WARNING|ERROR|CRITICAL|Traceback|Error:")
 _LISTENING = re.compile(r"gateway listening on ws://[^\s/]+:(\d+)/")  # gateway/server.py
+_FETCH_WAIT_RAISED = re.compile(r"\w[\w ]*: fetch wait raised from \d+ to \d+ ms")  # FetchWait
 
 
 class Child:
@@ -44,9 +53,11 @@ class Child:
         echo: IO[str] | None,
         started: float,
         verbose: bool = False,
+        on_line: Callable[[str], None] | None = None,
     ) -> None:
         self.name = name
         self.verbose = verbose
+        self.on_line = on_line
         self.ready_after: float | None = None
         self.ready_line: str | None = None
         self._ready = threading.Event()
@@ -69,6 +80,8 @@ class Child:
             line = raw.decode("utf-8", "replace").rstrip()
             self._log.write(line + "\n")
             self._log.flush()
+            if self.on_line is not None:
+                self.on_line(line)
             if self.ready_after is None and ("worker ready in" in line or _LISTENING.search(line)):
                 self.ready_after = time.monotonic() - self._started
                 self.ready_line = line.strip()
@@ -123,6 +136,18 @@ def _wait_for_gateway(gateway: Child, children: list[Child], timeout: float = 12
     return int(match.group(1))
 
 
+def _warn(log_dir: Path, headless: bool) -> Callable[[str], None]:
+    """Where the broker's envelope warning goes: ``broker-envelope.log``, and stdout when
+    headless (the monitor owns the screen otherwise: it is printed when it exits)."""
+
+    def say(message: str) -> None:
+        (log_dir / "broker-envelope.log").write_text(message + "\n", encoding="utf-8")
+        if headless:
+            print(f"[up] {message}", flush=True)
+
+    return say
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -147,14 +172,27 @@ def run_up(args: argparse.Namespace) -> int:
     children: list[Child] = []
     echo = sys.stdout if args.headless else None
     try:
-        with broker(log_path=log_dir / "broker.log") as bootstrap:
+        thresholds = Thresholds.from_env(os.environ)
+    except SettingsError as exc:
+        print(f"rotation up: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with broker_process(log_path=log_dir / "broker.log") as (bootstrap, proc):
             print(
                 f"[up] broker {bootstrap} ready after {time.monotonic() - started:.2f} s",
                 flush=True,
             )
+            watch = None
+            if proc is not None:
+                watch = EnvelopeWatch(proc.pid, thresholds, _warn(log_dir, args.headless))
+                watch.start()
             try:
-                return _run_stack(args, bootstrap, children, log_dir, echo, started)
+                return _run_stack(args, bootstrap, children, log_dir, echo, started, watch)
             finally:
+                if watch is not None:
+                    watch.stop()
+                    if watch.warned and not args.headless:  # the monitor had the screen
+                        print(f"[up] {watch.warned}", file=sys.stderr, flush=True)
                 # Children first, while the broker still answers their last flush.
                 stop_children(children)
     except KeyboardInterrupt:
@@ -176,8 +214,14 @@ def _run_stack(
     log_dir: Path,
     echo: IO[str] | None,
     started: float,
+    watch: EnvelopeWatch | None = None,
 ) -> int:
     asyncio.run(ensure_topics(bootstrap, load_universe(args.config).topics))
+
+    def on_line(line: str) -> None:
+        if watch is not None and (found := _FETCH_WAIT_RAISED.search(line)):
+            watch.note(found.group(0))
+
     env = {"KAFKA_BOOTSTRAP": bootstrap, "PYTHONUNBUFFERED": "1"}
     config = ["--config", args.config] if args.config else []
     sim = ["--seed", str(args.seed), "--speed", str(args.speed)]
@@ -189,9 +233,12 @@ def _run_stack(
         log_dir,
         echo,
         started,
+        on_line=on_line,
     )
     children.append(gateway)
-    children.append(Child("worker", ["worker", *config], env, log_dir, echo, started))
+    children.append(
+        Child("worker", ["worker", *config], env, log_dir, echo, started, on_line=on_line)
+    )
     children.append(Child("feed", ["feed", "sim", *config, *sim], env, log_dir, echo, started))
     port = _wait_for_gateway(gateway, children)
     url = f"ws://127.0.0.1:{port}/ws"

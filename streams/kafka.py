@@ -156,14 +156,88 @@ def faust_broker_credentials(security: KafkaSecurity | None = None) -> Credentia
     return None
 
 
+FETCH_MAX_WAIT_MS_LIMIT = 60_000
+PRODUCER_LINGER_MS_LIMIT = 10_000
+FEED_FLUSH_MS_LIMIT = 10_000
+COMPRESSIONS = ("none", "gzip", "lz4", "snappy", "zstd")
+
+
+def check_compression(name: str) -> None:
+    """A :class:`SettingsError` unless ``name`` is a codec this aiokafka can use."""
+    if name not in COMPRESSIONS:
+        raise SettingsError(
+            f"ROTATION_COMPRESSION={name!r}: expected one of {', '.join(COMPRESSIONS)}"
+        )
+    if name in ("none", "gzip"):
+        return
+    from aiokafka import codec
+
+    if not getattr(codec, f"has_{name}")():
+        raise SettingsError(
+            f"ROTATION_COMPRESSION={name}: this installation has no {name} codec "
+            "(pip install cramjam), or use gzip or none"
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
+    """Where the broker is and how every client of one process talks to it.
+
+    ``fetch_max_wait_ms``: the longest a consumer's Fetch request may wait at the broker
+    for records (Kafka's ``fetch.max.wait.ms``). The embedded Tansu broker answers a
+    Fetch only when this wait expires, even when records arrived meanwhile, so it is a
+    latency floor of every hop there: 10 ms by default. Apache Kafka answers as soon as
+    the records are there, so a long wait costs no latency on it and saves idle fetches:
+    use 500 there (``ROTATION_FETCH_MAX_WAIT_MS=500``, as docker-compose.yml does).
+
+    ``producer_linger_ms``: how long the worker's producer gathers messages into one
+    batch before it sends (Kafka's ``linger.ms``); the broker keeps every batch, so
+    fewer, larger batches cost it less (see the README's "The embedded broker's
+    envelope").
+
+    ``feed_flush_ms``: how long a feed gathers ticks before it writes them, one batch per
+    partition (the simulator and the live feeds).
+
+    ``compression``: of every batch the feeds and the worker produce (``gzip`` or
+    ``none``; ``lz4``, ``snappy`` and ``zstd`` need the ``cramjam`` package). gzip: the
+    embedded broker keeps every byte in memory, and with gzip `rotation up` grew it by
+    ~30 MB/min instead of ~100, for ~10% more worker CPU (README, "The embedded
+    broker's envelope").
+    """
+
     bootstrap: str
     app_id: str = "rotation"
     session_timeout: float = 2.0
     heartbeat_interval: float = 0.5
     commit_interval: float = 0.5
+    fetch_max_wait_ms: int = 10
+    producer_linger_ms: float = 5.0
+    feed_flush_ms: float = 50.0
+    compression: str = "gzip"
     security: KafkaSecurity = field(default_factory=KafkaSecurity)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.fetch_max_wait_ms <= FETCH_MAX_WAIT_MS_LIMIT:
+            raise SettingsError(
+                f"ROTATION_FETCH_MAX_WAIT_MS={self.fetch_max_wait_ms}: expected whole "
+                f"milliseconds from 1 to {FETCH_MAX_WAIT_MS_LIMIT}"
+            )
+        if not 0 <= self.producer_linger_ms <= PRODUCER_LINGER_MS_LIMIT:
+            raise SettingsError(
+                f"ROTATION_PRODUCER_LINGER_MS={self.producer_linger_ms}: expected "
+                f"milliseconds from 0 to {PRODUCER_LINGER_MS_LIMIT}"
+            )
+        if not 1 <= self.feed_flush_ms <= FEED_FLUSH_MS_LIMIT:
+            raise SettingsError(
+                f"ROTATION_FEED_FLUSH_MS={self.feed_flush_ms}: expected milliseconds "
+                f"from 1 to {FEED_FLUSH_MS_LIMIT}"
+            )
+        check_compression(self.compression)
+
+    @property
+    def compression_type(self) -> str | None:
+        """``compression`` as aiokafka and Faust take it (None: uncompressed)."""
+        return None if self.compression == "none" else self.compression
 
     def kafka_kwargs(self) -> dict[str, Any]:
         """:func:`kafka_client_kwargs` of these settings."""

@@ -74,6 +74,7 @@ class TickProducer:
         client_id: str | None = None,
         linger_ms: int = 5,
         acks: int | str | None = None,
+        compression: str | None = None,
     ) -> None:
         if max_ticks < 1:
             raise ValueError(f"max_ticks must be >= 1, got {max_ticks}")
@@ -92,6 +93,7 @@ class TickProducer:
             **kafka_client_kwargs(bootstrap, security),
             linger_ms=linger_ms,
             max_request_size=MAX_REQUEST_BYTES,
+            compression_type=compression,
             **options,
         )
 

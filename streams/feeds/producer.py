@@ -26,7 +26,7 @@ from streams.topics import DEFAULT_TOPICS, TopicSpec
 
 log = logging.getLogger("rotation.feeds")
 
-FLUSH_SECONDS = 0.05
+FLUSH_SECONDS = 0.05  # ROTATION_FEED_FLUSH_MS
 
 
 class FrameProducer:
@@ -40,12 +40,15 @@ class FrameProducer:
         flush_seconds: float = FLUSH_SECONDS,
         topic: TopicSpec = DEFAULT_TOPICS.ticks,
         security: KafkaSecurity | None = None,
+        compression: str | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
         self.max_ticks = max_ticks
         self.flush_seconds = flush_seconds
-        self.producer = TickProducer(bootstrap, topic=topic, security=security, max_ticks=max_ticks)
+        self.producer = TickProducer(
+            bootstrap, topic=topic, security=security, max_ticks=max_ticks, compression=compression
+        )
         self._pending: list[Tick] = []
         self._full = asyncio.Event()
         self._lock = asyncio.Lock()

@@ -44,7 +44,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI, WebSocketException
 
 from streams.feeds.errors import AuthenticationFailed, FeedError, ProviderRejected
-from streams.feeds.producer import FrameProducer
+from streams.feeds.producer import FLUSH_SECONDS, FrameProducer
 from streams.feeds.protocol import (
     Event,
     Fatal,
@@ -379,10 +379,19 @@ async def run_live(
     duration: float | None = None,
     topic: TopicSpec = DEFAULT_TOPICS.ticks,
     security: KafkaSecurity | None = None,
+    flush_seconds: float = FLUSH_SECONDS,
+    compression: str | None = None,
 ) -> FeedResult:
     """Stream ``provider`` into ``quotes.ticks`` until ``stop`` is set or ``duration``
     seconds passed; every tick received is written before this returns."""
-    producer = FrameProducer(bootstrap, max_ticks=max_ticks, topic=topic, security=security)
+    producer = FrameProducer(
+        bootstrap,
+        max_ticks=max_ticks,
+        topic=topic,
+        security=security,
+        flush_seconds=flush_seconds,
+        compression=compression,
+    )
     await producer.start()
     shell = Shell(provider, producer.add, limits)
     streaming = asyncio.ensure_future(shell.run(stop))

@@ -1,7 +1,7 @@
 """The simulator feed: paces simulated ticks by trading time and produces frames.
 
 Event time runs ``speed`` times faster than the wall clock (nights and weekends are
-skipped). Every ``FLUSH_SECONDS`` of wall time the ticks that became due are written
+skipped). Every ``flush_seconds`` of wall time the ticks that became due are written
 with the one tick producer (:class:`streams.tick_producer.TickProducer`): one
 :class:`TickFrame` per partition (split at ``frame_max_ticks``), to that explicit
 partition, and the feed goes on only once the broker acknowledged them, so the count it
@@ -25,7 +25,7 @@ from streams.topics import DEFAULT_TOPICS, TopicSpec
 
 log = logging.getLogger("rotation.feed")
 
-FLUSH_SECONDS = 0.02
+FLUSH_SECONDS = 0.05  # ROTATION_FEED_FLUSH_MS: one batch per partition per flush
 
 
 def ticks_of(session: SessionTicks, lo: int, hi: int, symbols: list[str]) -> list[Tick]:
@@ -61,6 +61,8 @@ async def run_feed(
     speed: float = 11_700.0,
     days: int | None = None,
     duration: float | None = None,
+    flush_seconds: float = FLUSH_SECONDS,
+    compression: str | None = None,
 ) -> int:
     """Produce simulated ticks until ``days`` sessions or ``duration`` seconds; return ticks sent.
 
@@ -68,7 +70,13 @@ async def run_feed(
     """
     sim = Simulator(universe, seed)
     max_ticks = universe.simulator.frame_max_ticks
-    producer = TickProducer(bootstrap, topic=ticks_topic, security=security, max_ticks=max_ticks)
+    producer = TickProducer(
+        bootstrap,
+        topic=ticks_topic,
+        security=security,
+        max_ticks=max_ticks,
+        compression=compression,
+    )
     await producer.start()
     watch = asyncio.create_task(BrokerWatch(bootstrap, "feed", security).run())
     sent = 0
@@ -85,14 +93,14 @@ async def run_feed(
                     due_clock = elapsed * speed
                     hi = int(np.searchsorted(session.clock, due_clock, side="right"))
                     if hi == lo:
-                        await asyncio.sleep(FLUSH_SECONDS)
+                        await asyncio.sleep(flush_seconds)
                         continue
                 else:
                     hi = min(lo + max_ticks * ticks_topic.partitions, session.ts.size)
                 await producer.send(ticks_of(session, lo, hi, sim.symbols))
                 sent += hi - lo
                 lo = hi
-                await asyncio.sleep(FLUSH_SECONDS if speed > 0 else 0)
+                await asyncio.sleep(flush_seconds if speed > 0 else 0)
         return sent
     finally:
         watch.cancel()
