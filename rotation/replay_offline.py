@@ -39,13 +39,13 @@ def replay_offline(
     pipeline = Pipeline(universe, partitioner(universe.topics.ticks.partitions))
     result = OfflineResult()
     for lo, hi in plan.blocks(start, OFFLINE_BLOCK_TICKS):
-        ticks = plan.ticks(lo, hi)
-        if ticks:
-            pipeline.apply_batch(ticks)
-            result.ticks += len(ticks)
+        columns = plan.columns(lo, hi)
+        if len(columns):
+            pipeline.apply_columns(columns)
+            result.ticks += len(columns)
             _write_results(pipeline.snapshots, pipeline.signals, out, result)
             if advance is not None:
-                advance(len(ticks), ticks[-1].ts)
+                advance(len(columns), int(columns.ts[-1]))
     pipeline.finish()
     _write_results(pipeline.snapshots, pipeline.signals, out, result)
     result.late = len(pipeline.late)
