@@ -115,9 +115,9 @@ def universe_toml(symbols: list[str]) -> str:
     return "\n".join(lines).replace("'", '"') + "\n"
 
 
-def run_once(data: Path, config: Path, out: Path, code: Path) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS in MB and the replay's summary line of one run of the
-    ``rotation`` in checkout ``code``."""
+def run_once(data: Path, config: Path, out: Path, code: Path) -> tuple[float, float, float, str]:
+    """Wall seconds, CPU seconds (user + system), peak RSS in MB and the replay's
+    summary line of one run of the ``rotation`` in checkout ``code``."""
     command = [sys.executable, "-m", "rotation.cli", "replay", str(data), "--config", str(config)]
     command += ["--out", str(out), "--quiet"]
     timed = ["/usr/bin/time", "-v", *command] if Path("/usr/bin/time").exists() else command
@@ -128,8 +128,13 @@ def run_once(data: Path, config: Path, out: Path, code: Path) -> tuple[float, fl
     if done.returncode != 0:
         raise SystemExit(f"rotation replay failed ({done.returncode}):\n{done.stderr}")
     peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
+    cpu = sum(
+        float(m.group(1))
+        for m in re.finditer(r"(?:User|System) time \(seconds\): ([\d.]+)", done.stderr)
+    )
     summary = next((line for line in done.stderr.splitlines() if line.startswith("replayed")), "")
-    return seconds, (int(peak.group(1)) / 1024 if peak else float("nan")), summary
+    rss = int(peak.group(1)) / 1024 if peak else float("nan")
+    return seconds, cpu or float("nan"), rss, summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,17 +164,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"input {data} ({rows:,} rows), universe {config}", file=sys.stderr)
     runs = []
     for i in range(args.repeat):
-        seconds, rss, summary = run_once(
-            data, config, args.work_dir / "out.jsonl", args.code.resolve()
+        run = run_once(data, config, args.work_dir / "out.jsonl", args.code.resolve())
+        runs.append(run[:3])
+        print(
+            f"run {i + 1}: {run[0]:.2f} s, CPU {run[1]:.2f} s, peak RSS {run[2]:.0f} MB; {run[3]}",
+            file=sys.stderr,
         )
-        runs.append((seconds, rss))
-        print(f"run {i + 1}: {seconds:.2f} s, peak RSS {rss:.0f} MB; {summary}", file=sys.stderr)
-    seconds = statistics.median(s for s, _ in runs)
-    rss = statistics.median(r for _, r in runs)
+    seconds, cpu, rss = (statistics.median(r[k] for r in runs) for k in range(3))
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
         f"rotation replay, {rows:,} rows: {seconds:.2f} s, {rows / seconds:,.0f} rows/s, "
-        f"peak RSS {rss:.0f} MB (median of {len(runs)}; load average {load})"
+        f"CPU {cpu:.2f} s ({rows / cpu:,.0f} rows per CPU second), peak RSS {rss:.0f} MB "
+        f"(median of {len(runs)}; load average {load})"
     )
     return 0
 

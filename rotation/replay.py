@@ -8,7 +8,7 @@ every metrics snapshot and signal is written as a JSON line::
     {"type": "signal", "data": {...Signal...}}
 
 With ``--kafka`` the same ticks go to ``quotes.ticks`` of a running system instead,
-as :class:`TickFrame` messages per partition, written by the producer every feed uses
+as columnar frames per partition, written by the producer every feed uses
 (:class:`streams.tick_producer.TickProducer`), paced by event time at ``--speed`` event
 seconds per wall second (0: as fast as possible).
 
@@ -27,8 +27,11 @@ gives it; it replaces the universe's ``[bars] seconds`` for an offline run. Bars
 must start on the interval's grid counted from 1970-01-01 00:00 UTC, as the
 pipeline's bars do (every date, and every intraday bar that starts on the clock).
 
-Rows are replayed in timestamp order (a stable sort: rows with equal times keep
-their file order). Row numbers of ``--start-row`` count rows in that order, from 0.
+Rows are replayed in timestamp order (rows with equal times keep their file order).
+A file in time order is read in chunks, so memory is bounded by the universe, not
+the file; one whose first chunk is not is read whole and sorted in memory
+(:mod:`rotation.replay_source`). Row numbers of ``--start-row`` count rows in that
+order, from 0.
 
 Resuming a ``--kafka`` replay: after every batch the broker acknowledged, the
 position (the row where the current group of equal-time rows began and how many of

@@ -133,12 +133,13 @@ def read_chunks(path: str | os.PathLike[str], rows: int = CHUNK_ROWS) -> Iterato
     raws = _parquet_batches(file, name, rows) if parquet else _csv_chunks(file, name, rows)
     first_row, time_format = 1, None
     for raw, size in raws:
-        table = _check(name, raw, not parquet, first_row, time_format)
+        table = _check(name, raw, not parquet, first_row, time_format, whole=False)
         first_row += size
-        if time_format is None:
-            time_format = table.time_format
         if len(table):
+            time_format = time_format or table.time_format
             yield table
+    if time_format is None:
+        raise InputError(f"{name}: no data rows, only the header")
 
 
 def file_rows(path: str | os.PathLike[str]) -> int:
@@ -303,6 +304,7 @@ def _check(
     csv: bool,
     first_row: int = 1,
     time_format: str | None = None,
+    whole: bool = True,
 ) -> Table:
     """The checked table of ``raw`` (rows numbered from ``first_row``); with
     ``time_format``, the timestamps must have that format (that of the rows before)."""
@@ -346,7 +348,7 @@ def _check(
             columns = {k: v[keep] for k, v in columns.items()}
             row_numbers = row_numbers[keep]
             size = int(keep.sum())
-    if size == 0 and first_row == 1:
+    if size == 0 and time_format is None and first_row == 1 and whole:
         raise InputError(f"{name}: no data rows, only the header")
 
     def where(index: int, key: str) -> str:
