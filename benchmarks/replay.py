@@ -137,6 +137,35 @@ def run_once(data: Path, config: Path, out: Path, code: Path) -> tuple[float, fl
     return seconds, cpu or float("nan"), rss, summary
 
 
+def plumbing(data: Path, config: Path) -> tuple[float, int]:
+    """CPU seconds and ticks of what the replay does around the analytics, in this
+    process: read and check the file in chunks, build each block's tick columns and
+    split them by partition (``Pipeline.apply_columns`` without the stages)."""
+    import numpy as np
+
+    from rotation.config import load_universe
+    from rotation.replay_offline import OFFLINE_BLOCK_TICKS
+    from rotation.replay_plan import ReplayPlan
+    from rotation.replay_source import Tally, TimeOrdered
+    from streams.partitioning import partitioner
+
+    universe = load_universe(config)
+    home = partitioner(universe.topics.ticks.partitions)
+    tally = Tally(frozenset(universe.symbols), universe.bar_seconds * 1_000_000)
+    ticks = 0
+    started = time.process_time()
+    for chunk in TimeOrdered(data):
+        fed = tally.in_universe(chunk.table)
+        tally.add(chunk.table, fed)
+        plan = ReplayPlan(chunk.table, fed, universe.bar_seconds)
+        for lo, hi in plan.blocks(0, OFFLINE_BLOCK_TICKS):
+            columns = plan.columns(lo, hi)
+            of_tick = np.array([home(s) for s in columns.symbols])[columns.symbol]
+            for partition in np.unique(of_tick).tolist():
+                ticks += len(columns.take(of_tick == partition))
+    return time.process_time() - started, ticks
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.replay", description=__doc__)
     parser.add_argument("--symbols", type=int, default=800)
@@ -154,6 +183,11 @@ def main(argv: list[str] | None = None) -> int:
         default=ROOT,
         help="the checkout whose rotation runs (default: this one), e.g. an export of an "
         "older commit to compare with",
+    )
+    parser.add_argument(
+        "--plumbing",
+        action="store_true",
+        help="also time, in this process, the replay's work around the analytics",
     )
     args = parser.parse_args(argv)
     if not ARCHIVE.is_file():
@@ -177,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
         f"CPU {cpu:.2f} s ({rows / cpu:,.0f} rows per CPU second), peak RSS {rss:.0f} MB "
         f"(median of {len(runs)}; load average {load})"
     )
+    if args.plumbing:
+        cpu, ticks = plumbing(data, config)
+        print(
+            f"around the analytics (read, check, columns, split by partition): CPU {cpu:.2f} s, "
+            f"{rows / cpu:,.0f} rows per CPU second ({ticks:,} ticks)"
+        )
     return 0
 
 

@@ -130,14 +130,15 @@ class Tally:
     def add(self, table: Table, fed: np.ndarray, start: int = 0) -> None:
         """Count rows ``start:`` of a time-ordered chunk: rows fed and bars they make
         (distinct symbol and interval, a bar begun in an earlier chunk counted once)."""
+        self.present.update(pd.unique(table.symbols[fed]).tolist())
         rows = start + np.flatnonzero(fed[start:])
         if rows.size == 0:
             return
         self.fed += rows.size
         codes, uniques = pd.factorize(table.symbols[rows])
         interval = table.ts[rows] // self.bar_us
-        pairs = codes.astype(np.int64) * (int(interval.max()) + 1) + interval
-        self.bars += int(np.unique(pairs).size)
+        pairs = np.sort(codes.astype(np.int64) * (int(interval.max()) + 1) + interval)
+        self.bars += 1 + int(np.count_nonzero(pairs[1:] != pairs[:-1]))
         _, first = np.unique(codes, return_index=True)
         _, last_rev = np.unique(codes[::-1], return_index=True)
         last = codes.size - 1 - last_rev
@@ -146,4 +147,3 @@ class Tally:
             if previous.get(symbol) == int(interval[first[k]]):
                 self.bars -= 1
             previous[symbol] = int(interval[last[k]])
-        self.present.update(uniques.tolist())

@@ -89,7 +89,8 @@ class Pipeline:
                 known[symbol] = self.partition_of(symbol)
         home = np.array([known[s] for s in columns.symbols], dtype=np.int64)
         of_tick = home[columns.symbol]
-        for partition in np.unique(home[np.unique(columns.symbol)]).tolist():
+        present = np.bincount(columns.symbol, minlength=len(columns.symbols)) > 0
+        for partition in np.unique(home[present]).tolist():
             mine = np.flatnonzero(home == partition)
             local = np.full(len(columns.symbols), -1, dtype=np.int64)
             local[mine] = np.arange(mine.size)
