@@ -16,6 +16,7 @@ import msgspec
 
 from streams.records import (
     BarFrame,
+    BarListFrame,
     ColumnarTickFrame,
     DeadLetter,
     MetricsSnapshot,
@@ -25,6 +26,7 @@ from streams.records import (
 
 _encoder = msgspec.json.Encoder()
 _bar_frame = msgspec.json.Decoder(BarFrame)
+_bar_list_frame = msgspec.json.Decoder(BarListFrame)
 _metrics = msgspec.json.Decoder(MetricsSnapshot)
 _signal = msgspec.json.Decoder(Signal)
 _deadletter = msgspec.json.Decoder(DeadLetter)
@@ -35,7 +37,13 @@ def encode(record: Any) -> bytes:
 
 
 def decode_bar_frame(data: bytes) -> BarFrame:
-    return _bar_frame.decode(data)
+    """A ``rotation.bars`` message: a :class:`BarFrame`, or a version 1
+    :class:`BarListFrame` turned into one."""
+    frame = _bar_frame.decode(data)
+    if frame.symbol or frame.stats is not None or b'"bars"' not in data:
+        return frame
+    old = _bar_list_frame.decode(data)
+    return BarFrame.of(old.partition, old.watermark, old.bars, old.source_offset, old.replay_from)
 
 
 def decode_metrics(data: bytes) -> MetricsSnapshot:

@@ -10,7 +10,7 @@ sub-millisecond tick times and still fit exactly in a JavaScript number (< 2**53
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -127,34 +127,147 @@ class Bar(msgspec.Struct, frozen=True):
     stats: SymbolStats | None = None
 
 
-class BarFrame(msgspec.Struct, frozen=True):
-    """A message on ``rotation.bars``: the bars one tick partition closed.
+SourceOffset = Annotated[
+    int,
+    msgspec.Meta(
+        ge=-1,
+        description="Offset of the last quotes.ticks message of the partition applied.",
+    ),
+]
+ReplayFrom = Annotated[
+    int,
+    msgspec.Meta(
+        ge=0,
+        description=(
+            "Offset of the first quotes.ticks message holding a tick of a bar still "
+            "open after this frame: replaying from it rebuilds the open bars."
+        ),
+    ),
+]
 
-    ``watermark`` is the event time up to which the tick partition ``partition``
-    is complete: every bar ending at or before it has been sent. The rotation stage
-    finalises a bar interval once every tick partition's watermark has passed it.
+
+class BarListFrame(msgspec.Struct, frozen=True):
+    """A message on ``rotation.bars``, version 1: the closed bars as a list of objects.
+
+    Still accepted; the bar stage writes :class:`BarFrame` (columns).
     """
 
     partition: Annotated[int, msgspec.Meta(ge=0)]
     watermark: EpochMicros
     bars: list[Bar]
-    source_offset: Annotated[
-        int,
-        msgspec.Meta(
-            ge=-1,
-            description="Offset of the last quotes.ticks message of the partition applied.",
-        ),
-    ] = -1
-    replay_from: Annotated[
-        int,
-        msgspec.Meta(
-            ge=0,
-            description=(
-                "Offset of the first quotes.ticks message holding a tick of a bar still "
-                "open after this frame: replaying from it rebuilds the open bars."
-            ),
-        ),
-    ] = 0
+    source_offset: SourceOffset = -1
+    replay_from: ReplayFrom = 0
+
+
+class StatsColumns(msgspec.Struct, frozen=True):
+    """The fields of :class:`SymbolStats`, one list per field, one entry per bar."""
+
+    close: list[float]
+    prev_close: list[float | None]
+    change_pct: list[float | None]
+    return_pct: list[float | None]
+    sma: list[float | None]
+    ema: list[float]
+    above_sma: list[bool | None]
+    high_n: list[float]
+    low_n: list[float]
+    new_high: list[bool]
+    new_low: list[bool]
+    direction: list[int | None]
+    up_volume: list[float]
+    down_volume: list[float]
+    bars: list[int]
+
+    def row(self, i: int) -> SymbolStats:
+        """Bar ``i``'s indicators (a NaN in an optional number, as the bar stage holds
+        them before encoding, is None)."""
+        values: dict[str, Any] = {}
+        for name in self.__struct_fields__:
+            value = getattr(self, name)[i]
+            values[name] = None if value != value else value
+        return SymbolStats(**values)
+
+    @classmethod
+    def of(cls, stats: list[SymbolStats]) -> StatsColumns:
+        return cls(*([getattr(s, name) for s in stats] for name in cls.__struct_fields__))
+
+
+class BarFrame(msgspec.Struct, frozen=True):
+    """A message on ``rotation.bars``: the bars one tick partition closed, as columns.
+
+    Bar ``i`` is ``symbol[i]`` over ``[end[i] - bar_us, end[i])`` with ``open[i]`` ..
+    ``ticks[i]`` and, in ``stats``, its symbol's indicators at that bar. ``watermark``
+    is the event time up to which the tick partition ``partition`` is complete: every
+    bar ending at or before it has been sent. The rotation stage finalises a bar
+    interval once every tick partition's watermark has passed it. Version 1 frames
+    (:class:`BarListFrame`) are still accepted.
+    """
+
+    partition: Annotated[int, msgspec.Meta(ge=0)]
+    watermark: EpochMicros
+    source_offset: SourceOffset = -1
+    replay_from: ReplayFrom = 0
+    bar_us: Annotated[int, msgspec.Meta(ge=0, description="Bar length, microseconds.")] = 0
+    symbol: list[Symbol] = []
+    end: list[EpochMicros] = []
+    open: list[float] = []
+    high: list[float] = []
+    low: list[float] = []
+    close: list[float] = []
+    volume: list[float] = []
+    ticks: list[int] = []
+    stats: StatsColumns | None = None
+    v: Literal[2] = 2
+
+    def __len__(self) -> int:
+        return len(self.symbol)
+
+    def bars(self) -> list[Bar]:
+        """The bars as records (one object per bar: for tests and tools)."""
+        stats = self.stats
+        return [
+            Bar(
+                symbol=self.symbol[i],
+                start=self.end[i] - self.bar_us,
+                end=self.end[i],
+                open=self.open[i],
+                high=self.high[i],
+                low=self.low[i],
+                close=self.close[i],
+                volume=self.volume[i],
+                ticks=self.ticks[i],
+                stats=None if stats is None else stats.row(i),
+            )
+            for i in range(len(self.symbol))
+        ]
+
+    @classmethod
+    def of(
+        cls,
+        partition: int,
+        watermark: int,
+        bars: list[Bar],
+        source_offset: int = -1,
+        replay_from: int = 0,
+    ) -> BarFrame:
+        """The frame holding ``bars`` (all of one length; with stats on all or none)."""
+        with_stats = bool(bars) and all(bar.stats is not None for bar in bars)
+        return cls(
+            partition=partition,
+            watermark=watermark,
+            source_offset=source_offset,
+            replay_from=replay_from,
+            bar_us=bars[0].end - bars[0].start if bars else 0,
+            symbol=[bar.symbol for bar in bars],
+            end=[bar.end for bar in bars],
+            open=[bar.open for bar in bars],
+            high=[bar.high for bar in bars],
+            low=[bar.low for bar in bars],
+            close=[bar.close for bar in bars],
+            volume=[bar.volume for bar in bars],
+            ticks=[bar.ticks for bar in bars],
+            stats=StatsColumns.of([bar.stats for bar in bars if bar.stats]) if with_stats else None,
+        )
 
 
 class GroupStats(msgspec.Struct, frozen=True):

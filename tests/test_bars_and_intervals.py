@@ -72,13 +72,13 @@ def test_interval_is_complete_only_when_every_partition_has_passed_it():
     merger = IntervalMerger({0, 1})
     bar = PartitionBars.every(60)
     closed0 = bar.apply([tick("AAA", 1, 1.0)]).closed + bar.apply([tick("AAA", 61, 1.0)]).closed
-    assert merger.add(BarFrame(0, T0 + 60 * MICROS, closed0)) == []  # partition 1 unheard
+    assert merger.add(BarFrame.of(0, T0 + 60 * MICROS, closed0)) == []  # partition 1 unheard
     other = PartitionBars.every(60)
     other.apply([tick("BBB", 2, 2.0)])
     closed1 = other.apply([tick("BBB", 62, 2.0)]).closed
-    ((end, bars),) = merger.add(BarFrame(1, T0 + 60 * MICROS, closed1))
+    ((end, bars),) = merger.add(BarFrame.of(1, T0 + 60 * MICROS, closed1))
     assert end == T0 + 60 * MICROS
-    assert [b.symbol for b in bars] == ["AAA", "BBB"]
+    assert bars.symbols == ["AAA", "BBB"]
 
 
 @pytest.fixture(scope="module")

@@ -36,6 +36,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from agents.analytics.breadth import BreadthParams
+from agents.analytics.interval_bars import IntervalBars
 from agents.analytics.pipeline import Pipeline
 from agents.analytics.rrg import RRGParams
 from agents.analytics.symbols import SymbolParams
@@ -299,8 +300,8 @@ def run(universe: Universe, partitions: int, feed: Callable[[Pipeline], None]) -
     seen: list[tuple[int, list[Bar]]] = []
     on_interval = pipeline.engine.on_interval
 
-    def recording(end: int, bars: list[Bar]):
-        seen.append((end, bars))
+    def recording(end: int, bars: IntervalBars):
+        seen.append((end, bars.bars()))
         return on_interval(end, bars)
 
     pipeline.engine.on_interval = recording  # type: ignore[method-assign]

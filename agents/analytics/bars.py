@@ -20,6 +20,7 @@ not Python code.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -34,23 +35,45 @@ from streams.units import MICROS
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 
-_MIX = (
-    np.uint64(0x9E3779B97F4A7C15),
-    np.uint64(0xC2B2AE3D27D4EB4F),
-    np.uint64(0x165667B19E3779F9),
-    np.uint64(0x27D4EB2F165667C5),
-)
+SMALL = 8
+"""Messages of at most this many ticks take the tick-by-tick path: for a handful of
+ticks, a few scalar updates cost less than the fixed cost of a dozen array operations."""
+
+Key = tuple[int, int, float, float]
+"""A tick in its bar: (symbol slot, event time, price, size)."""
+Rows = npt.NDArray[np.bool_] | list[int]
+
+_NO_TICKS = TickColumns.empty()
+
+# Duplicates are found by a 64-bit hash of each tick's key (plain ints in a set: no
+# object per tick for the garbage collector to walk), then confirmed exactly.
+_MASK = (1 << 64) - 1
+_MIX = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5)
+_MIX_ARRAYS = tuple(np.uint64(m) for m in _MIX)
 
 
-def _keys(symbol: Ints, ts: Ints, price: Floats, size: Floats) -> list[int]:
-    """A 64-bit hash of each tick's (symbol, ts, price, size); equal ticks, equal hashes."""
-    with np.errstate(over="ignore"):
-        h = symbol.astype(np.uint64) * _MIX[0]
-        h ^= ts.view(np.uint64) * _MIX[1]
-        h ^= price.view(np.uint64) * _MIX[2]
-        h ^= (size + 0.0).view(np.uint64) * _MIX[3]  # + 0.0: -0.0 equals 0.0
-        h ^= h >> np.uint64(31)
+def _hashes(slot: Ints, ts: Ints, price: Floats, size: Floats) -> list[int]:
+    """:func:`_hash` of every tick, with array operations (uint64 arithmetic wraps)."""
+    h = slot.astype(np.uint64) * _MIX_ARRAYS[0]
+    h ^= ts.view(np.uint64) * _MIX_ARRAYS[1]
+    h ^= price.view(np.uint64) * _MIX_ARRAYS[2]
+    h ^= size.view(np.uint64) * _MIX_ARRAYS[3]
+    h ^= h >> np.uint64(31)
     return h.tolist()
+
+
+def _hash(key: Key) -> int:
+    """The hash of one tick's key, equal to :func:`_hashes`' (ts >= 0, size not -0.0)."""
+    s, t, p, z = key
+    h = (s * _MIX[0]) & _MASK
+    h ^= (t * _MIX[1]) & _MASK
+    h ^= (_bits(p) * _MIX[2]) & _MASK
+    h ^= (_bits(z) * _MIX[3]) & _MASK
+    return h ^ (h >> 31)
+
+
+def _bits(x: float) -> int:
+    return int.from_bytes(struct.pack("<d", x), "little")
 
 
 @dataclass(frozen=True)
@@ -115,6 +138,7 @@ class _Interval:
         self.first_offset = np.full(capacity, -1, dtype=np.int64)
         self.seen: set[int] = set()
         self.kept: list[tuple[Ints, Ints, Floats, Floats]] = []
+        self.kept_one: list[Key] = []
 
     def grow(self, capacity: int) -> None:
         extra = capacity - len(self.ticks)
@@ -132,18 +156,27 @@ class _Interval:
     ) -> npt.NDArray[np.bool_] | None:
         """Merge ticks (in arrival order) into the bars; the mask of the duplicates
         (None when there is none)."""
-        keys = _keys(slot, ts, price, size)
-        duplicate = None
-        if not self.seen.isdisjoint(keys) or len(set(keys)) != len(keys):
-            duplicate = self._duplicates(slot, ts, price, size)
-            if duplicate.any():
-                keep = ~duplicate
-                slot, ts, price, size = slot[keep], ts[keep], price[keep], size[keep]
-            else:
-                duplicate = None
-        self.seen.update(keys)
-        if not len(slot):
+        size = size + 0.0  # -0.0 is 0.0
+        if len(slot) <= SMALL:
+            keys = zip(slot.tolist(), ts.tolist(), price.tolist(), size.tolist(), strict=True)
+            duplicate = None
+            for i, key in enumerate(keys):
+                if not self.add_one(key, offset):
+                    if duplicate is None:
+                        duplicate = np.zeros(len(slot), dtype=bool)
+                    duplicate[i] = True
             return duplicate
+        hashes = _hashes(slot, ts, price, size)
+        duplicate = None
+        if not self.seen.isdisjoint(hashes) or len(set(hashes)) != len(hashes):
+            duplicate = self._duplicates(slot, ts, price, size, hashes)
+            keep = ~duplicate
+            slot, ts, price, size = slot[keep], ts[keep], price[keep], size[keep]
+            if not len(slot):
+                return duplicate
+            if not duplicate.any():
+                duplicate = None
+        self.seen.update(hashes)
         self.kept.append((slot, ts, price, size))
 
         order = np.lexsort((ts, slot))  # by symbol, then event time, then arrival
@@ -171,20 +204,52 @@ class _Interval:
         return duplicate
 
     def _duplicates(
-        self, slot: Ints, ts: Ints, price: Floats, size: Floats
+        self, slot: Ints, ts: Ints, price: Floats, size: Floats, hashes: list[int]
     ) -> npt.NDArray[np.bool_]:
-        """Exact check, tick by tick, of a message in which some key hash repeats."""
-        held: set[tuple[int, int, float, float]] = set()
-        for kept in self.kept:
-            held.update(zip(*(column.tolist() for column in kept), strict=True))
+        """Which ticks (of a message in which some hash repeats) are exact repeats."""
+        held = self._held()
         mask = np.zeros(len(slot), dtype=bool)
-        columns = (slot.tolist(), ts.tolist(), price.tolist(), (size + 0.0).tolist())
+        columns = (slot.tolist(), ts.tolist(), price.tolist(), size.tolist())
         for i, key in enumerate(zip(*columns, strict=True)):
             if key in held:
                 mask[i] = True
             else:
                 held.add(key)
         return mask
+
+    def _held(self) -> set[Key]:
+        """The keys of every tick in these bars (for the rare exact checks)."""
+        held: set[Key] = set(self.kept_one)
+        for kept in self.kept:
+            held.update(zip(*(column.tolist() for column in kept), strict=True))
+        return held
+
+    def add_one(self, key: Key, offset: int) -> bool:
+        """Merge one tick; False if it is a duplicate."""
+        h = _hash(key)
+        if h in self.seen and key in self._held():
+            return False
+        self.seen.add(h)
+        self.kept_one.append(key)
+        s, t, p, z = key
+        if self.ticks[s] == 0:
+            self.open[s] = self.close[s] = self.high[s] = self.low[s] = p
+            self.open_ts[s] = self.close_ts[s] = t
+            self.volume[s] = z
+            self.ticks[s] = 1
+            self.first_offset[s] = offset
+            return True
+        if p > self.high[s]:
+            self.high[s] = p
+        if p < self.low[s]:
+            self.low[s] = p
+        if t < self.open_ts[s]:
+            self.open[s], self.open_ts[s] = p, t
+        if t >= self.close_ts[s]:
+            self.close[s], self.close_ts[s] = p, t
+        self.volume[s] += z
+        self.ticks[s] += 1
+        return True
 
     def first_open_offset(self) -> int:
         return int(self.first_offset[self.ticks > 0].min())
@@ -249,34 +314,65 @@ class PartitionBars:
         for :meth:`first_open_offset`.
         """
         columns = ticks if isinstance(ticks, TickColumns) else TickColumns.from_ticks(ticks)
-        none = np.zeros(len(columns), dtype=bool)
         if not len(columns):
-            return self._advance(columns, none, none)
+            return self._advance(columns, None, None)
         slot = self.slots_of(columns.symbols)[columns.symbol]
+        if len(columns) <= SMALL:
+            return self._apply_each(columns, slot, offset)
         ts, interval = columns.ts, self.interval_us
         starts = ts - ts % interval
+        first, last = int(starts.min()), int(starts.max())
+        if first == last and first >= self.watermark:  # the common case: one open interval
+            found = self._interval(first).add(slot, ts, columns.price, columns.size, offset)
+            used = ts if found is None else ts[~found]
+            if len(used):
+                self._max_ts = max(self._max_ts, int(used.max()))
+            return self._advance(columns, None, found)
         late = starts < self.watermark
-        duplicate = none.copy()
+        duplicate: npt.NDArray[np.bool_] = np.zeros(len(columns), dtype=bool)
         on_time = ~late
-        open_starts = np.unique(starts[on_time]).tolist()
-        whole = len(open_starts) == 1 and not late.any()
-        for start in open_starts:
-            bars = self._open.get(start)
-            if bars is None:
-                bars = self._open[start] = _Interval(start, len(self.symbols))
-            if whole:
-                found = bars.add(slot, ts, columns.price, columns.size, offset)
-                if found is not None:
-                    duplicate = found
-                continue
+        for start in np.unique(starts[on_time]).tolist():
             rows = np.flatnonzero(on_time & (starts == start))
-            found = bars.add(slot[rows], ts[rows], columns.price[rows], columns.size[rows], offset)
+            found = self._interval(start).add(
+                slot[rows], ts[rows], columns.price[rows], columns.size[rows], offset
+            )
             if found is not None:
                 duplicate[rows[found]] = True
-        used = on_time & ~duplicate
-        if used.any():
-            self._max_ts = max(self._max_ts, int(ts[used].max()))
+        in_bars = on_time & ~duplicate
+        if in_bars.any():
+            self._max_ts = max(self._max_ts, int(ts[in_bars].max()))
         return self._advance(columns, late, duplicate)
+
+    def _apply_each(self, columns: TickColumns, slot: Ints, offset: int) -> BarUpdate:
+        """:meth:`apply` tick by tick, for a message of a few ticks."""
+        interval = self.interval_us
+        late: list[int] = []
+        duplicate: list[int] = []
+        size = columns.size + 0.0  # -0.0 is 0.0
+        for i, key in enumerate(
+            zip(
+                slot.tolist(),
+                columns.ts.tolist(),
+                columns.price.tolist(),
+                size.tolist(),
+                strict=True,
+            )
+        ):
+            ts = key[1]
+            start = ts - ts % interval
+            if start < self.watermark:
+                late.append(i)
+            elif not self._interval(start).add_one(key, offset):
+                duplicate.append(i)
+            elif ts > self._max_ts:
+                self._max_ts = ts
+        return self._advance(columns, late or None, duplicate or None)
+
+    def _interval(self, start: int) -> _Interval:
+        bars = self._open.get(start)
+        if bars is None:
+            bars = self._open[start] = _Interval(start, len(self.symbols))
+        return bars
 
     def first_open_offset(self) -> int | None:
         """Smallest ``offset`` among the bars still open (None when none is)."""
@@ -287,14 +383,16 @@ class PartitionBars:
         if self._open:
             end = max(self._open) + self.interval_us
             self._max_ts = max(self._max_ts, end + self.allowed_lateness_us)
-        return self._advance(TickColumns.empty(), np.zeros(0, bool), np.zeros(0, bool))
+        return self._advance(_NO_TICKS, None, None)
 
     def _advance(
         self,
         columns: TickColumns,
-        late: npt.NDArray[np.bool_],
-        duplicate: npt.NDArray[np.bool_],
+        late: Rows | None,
+        duplicate: Rows | None,
     ) -> BarUpdate:
+        """Move the watermark; ``late`` and ``duplicate`` pick ticks of ``columns`` (a
+        mask or positions; None: none)."""
         interval = self.interval_us
         horizon = self._max_ts - self.allowed_lateness_us
         new_watermark = max(self.watermark, horizon - horizon % interval) if horizon >= 0 else 0
@@ -304,11 +402,10 @@ class PartitionBars:
         if advanced:
             for start in sorted(s for s in self._open if s + interval <= new_watermark):
                 closed.append(self._close(self._open.pop(start)))
-        none = TickColumns.empty()
         return BarUpdate(
             closed,
-            columns.take(late) if late.any() else none,
-            columns.take(duplicate) if duplicate.any() else none,
+            _NO_TICKS if late is None else columns.take(np.asarray(late)),
+            _NO_TICKS if duplicate is None else columns.take(np.asarray(duplicate)),
             new_watermark,
             advanced,
         )

@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+import msgspec
 import numpy as np
 
 from agents.analytics.rotation import RotationEngine
@@ -62,7 +63,7 @@ class Pipeline:
         # A partition without ticks must not hold back the others' last interval.
         end = max(frame.watermark for frame in frames)
         for frame in frames:
-            self._merge(BarFrame(frame.partition, end, frame.bars, frame.source_offset))
+            self._merge(msgspec.structs.replace(frame, watermark=end))
 
     def _merge(self, frame: BarFrame) -> None:
         for end, bars in self.merger.add(frame):

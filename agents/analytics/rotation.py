@@ -20,11 +20,17 @@ retry yields the same id.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from collections import deque
+from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any
 
-from agents.analytics.breadth import GroupBreadth
+import numpy as np
+
+from agents.analytics.breadth_table import BreadthTable, IntervalColumns
+from agents.analytics.interval_bars import IntervalBars
 from agents.analytics.relative_strength import RelativeStrength, RSPoint
 from agents.analytics.rrg import RelativeRotation, RRGPoint
 from agents.analytics.rules import RULES
@@ -37,9 +43,10 @@ from streams.records import (
     PairStats,
     RRGStats,
     Signal,
-    SymbolStats,
 )
 from streams.units import MICROS
+
+_NO_COLUMNS = IntervalColumns(**{f.name: np.zeros(0) for f in fields(IntervalColumns)})  # type: ignore[arg-type]  # converted to each column's dtype on construction
 
 Verdict = tuple[SignalRule[Any], Fired]
 """A rule's verdict with the rule that gave it (its window and emit order)."""
@@ -62,17 +69,16 @@ class GroupTracker:
     """A group's breadth, its signal rules and the history confirmation needs."""
 
     def __init__(self, name: str, universe: Universe) -> None:
-        caps = {s: universe.symbols[s].cap for s in universe.groups[name]}
         params = universe.signals
         self.name = name
-        self.breadth = GroupBreadth(universe.groups[name], universe.breadth, caps)
         self.rules: list[SignalRule[GroupInputs]] = configured_rules(Subject(name), universe)
         self.history: deque[tuple[float | None, int]] = deque(maxlen=params.confirm_bars + 1)
         self.last_thrust: int | None = None
         self.metrics: GroupStats | None = None
 
-    def update(self, interval: int, members: dict[str, SymbolStats]) -> list[Verdict]:
-        metrics = self.metrics = self.breadth.on_interval(members)
+    def update(self, interval: int, metrics: GroupStats) -> list[Verdict]:
+        """Take the group's breadth at one interval; the verdicts of its rules."""
+        self.metrics = metrics
         self.history.append((metrics.pct_above_sma, metrics.ad_line))
         if metrics.zweig_thrust:
             self.last_thrust = interval
@@ -137,25 +143,47 @@ class RotationEngine:
         self.universe = universe
         self.closes: dict[str, float] = {}
         self.groups = {name: GroupTracker(name, universe) for name in universe.groups}
+        symbols = sorted(universe.symbols)
+        self._symbols = np.array(symbols)
+        self.breadth = (
+            BreadthTable(
+                universe.groups,
+                symbols,
+                universe.breadth,
+                {s: spec.cap for s, spec in universe.symbols.items()},
+            )
+            if universe.groups
+            else None
+        )
         self.pairs = [PairTracker(spec, universe) for spec in universe.all_pairs()]
+        # The symbols a pair has as a leg: their last closes, carried forward.
+        self._legs = sorted(
+            {leg for p in self.pairs for leg in (p.spec.numerator, p.spec.denominator)}
+            - set(self.groups)
+        )
         self.interval_ends: deque[int] = deque(maxlen=512)
         self.bars = 0
         self.interval_ticks = 0
 
-    def on_interval(self, end: int, bars: list[Bar]) -> tuple[list[MetricsSnapshot], list[Signal]]:
+    def on_interval(
+        self, end: int, bars: IntervalBars | Sequence[Bar]
+    ) -> tuple[list[MetricsSnapshot], list[Signal]]:
         """Apply one complete interval's bars; return its snapshots and signals."""
+        if not isinstance(bars, IntervalBars):
+            bars = IntervalBars.of(end, bars)
         self.bars += 1
         self.interval_ends.append(end)
-        members: dict[str, SymbolStats] = {}
-        self.interval_ticks = sum(bar.ticks for bar in bars)
-        for bar in bars:
-            self.closes[bar.symbol] = bar.close
-            if bar.stats is not None:
-                members[bar.symbol] = bar.stats
+        self.interval_ticks = int(bars.ticks.sum())
+        symbols = bars.symbols
+        for leg in self._legs:
+            i = bisect.bisect_left(symbols, leg)
+            if i < len(symbols) and symbols[i] == leg:
+                self.closes[leg] = float(bars.close[i])
         snapshots: list[MetricsSnapshot] = []
         verdicts: list[Verdict] = []
-        for group in self.groups.values():
-            verdicts += group.update(self.bars, members)
+        breadth = [] if self.breadth is None else self.breadth.on_interval(self._columns(bars))
+        for group, metrics in zip(self.groups.values(), breadth, strict=True):
+            verdicts += group.update(self.bars, metrics)
             snapshots.append(self._group_snapshot(group, end))
         levels = {
             name: group.metrics.equal_weight_index
@@ -180,6 +208,31 @@ class RotationEngine:
         # sorted() is stable: within an emit order, subjects and rules keep their order.
         ordered = sorted(verdicts, key=lambda verdict: verdict[0].emit_order)
         return snapshots, [self._signal(rule, fired, end) for rule, fired in ordered]
+
+    def _columns(self, bars: IntervalBars) -> IntervalColumns:
+        """The interval's bars with indicators, as the breadth table takes them (symbols
+        outside the universe left out)."""
+        stats = bars.stats
+        if stats is None or not len(bars):
+            return _NO_COLUMNS
+        names = np.asarray(bars.symbols)
+        index = np.searchsorted(self._symbols, names)
+        known = index < len(self._symbols)
+        known[known] = self._symbols[index[known]] == names[known]
+        direction, above = stats["direction"], stats["above_sma"]
+        has_direction = ~np.isnan(direction)
+        return IntervalColumns(
+            index=index[known],
+            close=bars.close[known],
+            direction=np.where(has_direction, direction, 0.0)[known],
+            has_direction=has_direction[known],
+            above_sma=(above == 1.0)[known],
+            has_sma=~np.isnan(above)[known],
+            new_high=(stats["new_high"] == 1.0)[known],
+            new_low=(stats["new_low"] == 1.0)[known],
+            up_volume=stats["up_volume"][known],
+            down_volume=stats["down_volume"][known],
+        )
 
     def _group_snapshot(self, group: GroupTracker, end: int) -> MetricsSnapshot:
         assert group.metrics is not None

@@ -10,16 +10,43 @@ the lost one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-import msgspec
+import numpy as np
 
 from agents.analytics.bars import MICROS, BarUpdate, ClosedBars, PartitionBars
-from agents.analytics.symbols import SymbolParams, SymbolState
+from agents.analytics.symbol_table import IndicatorColumns, SymbolTable, optional_list
+from agents.analytics.symbols import SymbolParams
 from agents.analytics.tick_columns import TickColumns
-from streams.records import Bar, BarFrame, Tick
+from streams.records import BarFrame, StatsColumns, Tick
 
-MAX_BARS_PER_FRAME = 200
+MAX_BARS_PER_FRAME = 2000
+"""About 250 bytes a bar: a frame stays far below Kafka's 1 MB message limit."""
+
+_OHLCV = ("open", "high", "low", "close", "volume")
+
+
+def wire_stats(columns: IndicatorColumns) -> StatsColumns:
+    """The indicator columns as they go on the wire. Optional numbers stay NaN where
+    they have no value: the JSON encoder writes NaN as ``null``."""
+    return StatsColumns(
+        close=columns.close.tolist(),
+        prev_close=columns.prev_close.tolist(),
+        change_pct=columns.change_pct.tolist(),
+        return_pct=columns.return_pct.tolist(),
+        sma=columns.sma.tolist(),
+        ema=columns.ema.tolist(),
+        above_sma=optional_list(columns.above_sma, columns.has_sma),
+        high_n=columns.high_n.tolist(),
+        low_n=columns.low_n.tolist(),
+        new_high=columns.new_high.tolist(),
+        new_low=columns.new_low.tolist(),
+        direction=optional_list(columns.direction, columns.has_prev),
+        up_volume=columns.up_volume.tolist(),
+        down_volume=columns.down_volume.tolist(),
+        bars=columns.bars.tolist(),
+    )
 
 
 class TickPartition:
@@ -33,7 +60,8 @@ class TickPartition:
         self.partition = partition
         self.bars = PartitionBars(bar_seconds * MICROS, int(allowed_lateness_seconds * MICROS))
         self.symbol_params = symbol_params or SymbolParams()
-        self.symbols: dict[str, SymbolState] = {}
+        self.table = SymbolTable(self.symbol_params)
+        """The indicators of the partition's symbols, by slot (``self.bars.symbols``)."""
         self.offset = -1
 
     def apply(
@@ -43,21 +71,28 @@ class TickPartition:
         the update (its ``late`` and ``duplicates`` ticks were not used)."""
         previous = self.bars.watermark
         update = self.bars.apply(ticks, offset)
-        update.closed = self._with_stats(update.intervals)
         self.offset = offset
-        return self._frames(update, previous), update
+        if not (update.intervals or update.advanced):
+            return [], update
+        pieces = [
+            (interval, stats, lo, min(lo + MAX_BARS_PER_FRAME, len(interval)))
+            for interval in update.intervals
+            for stats in [self._stats(interval)]
+            for lo in range(0, len(interval), MAX_BARS_PER_FRAME)
+        ]
+        # Only the last frame carries the new watermark: the next stage sees an
+        # interval whole or not at all.
+        frames = [self._frame([piece], previous) for piece in pieces[:-1]]
+        frames.append(self._frame(pieces[-1:], update.watermark))
+        return frames, update
 
     def flush(self) -> BarFrame:
         """End of input: close every open bar; the frame holding them."""
         update = self.bars.flush()
-        update.closed = self._with_stats(update.intervals)
-        return BarFrame(
-            partition=self.partition,
-            watermark=update.watermark,
-            bars=update.closed,
-            source_offset=self.offset,
-            replay_from=self.replay_from,
-        )
+        pieces = [
+            (interval, self._stats(interval), 0, len(interval)) for interval in update.intervals
+        ]
+        return self._frame(pieces, update.watermark)
 
     @property
     def replay_from(self) -> int:
@@ -65,21 +100,69 @@ class TickPartition:
         first = self.bars.first_open_offset()
         return self.offset + 1 if first is None else first
 
-    def _with_stats(self, intervals: list[ClosedBars]) -> list[Bar]:
-        return [self._bar_with_stats(bar) for interval in intervals for bar in interval.bars()]
+    def _stats(self, interval: ClosedBars) -> StatsColumns:
+        """Advance the indicators of every symbol with a bar in ``interval``, in one step."""
+        if self.table.size < len(self.bars.symbols):
+            self.table.grow(len(self.bars.symbols))
+        columns = self.table.on_bars(
+            interval.slot,
+            interval.open,
+            interval.high,
+            interval.low,
+            interval.close,
+            interval.volume,
+        )
+        return wire_stats(columns)
 
-    def _bar_with_stats(self, bar: Bar) -> Bar:
-        state = self.symbols.get(bar.symbol)
-        if state is None:
-            state = self.symbols[bar.symbol] = SymbolState(self.symbol_params)
-        stats = state.on_bar(bar.open, bar.high, bar.low, bar.close, bar.volume)
-        return msgspec.structs.replace(bar, stats=stats)
+    def _frame(
+        self, pieces: list[tuple[ClosedBars, StatsColumns, int, int]], watermark: int
+    ) -> BarFrame:
+        """One frame of the rows ``lo:hi`` of each (interval, its indicators) piece."""
+
+        def joined(part: Callable[[ClosedBars, StatsColumns, int, int], list[Any]]) -> Any:
+            return [x for piece in pieces for x in part(*piece)]
+
+        def column(name: str) -> Any:
+            return joined(lambda bars, _, lo, hi: getattr(bars, name)[lo:hi].tolist())
+
+        stats = None
+        if any(hi > lo for _, _, lo, hi in pieces):
+            stats = StatsColumns(
+                **{
+                    name: [x for _, st, lo, hi in pieces for x in getattr(st, name)[lo:hi]]
+                    for name in StatsColumns.__struct_fields__
+                }
+            )
+        return BarFrame(
+            partition=self.partition,
+            watermark=watermark,
+            source_offset=self.offset,
+            replay_from=self.replay_from,
+            bar_us=self.bars.interval_us,
+            symbol=joined(lambda bars, _, lo, hi: bars.symbols[lo:hi]),
+            end=joined(lambda bars, _, lo, hi: [bars.end] * (hi - lo)),
+            open=column("open"),
+            high=column("high"),
+            low=column("low"),
+            close=column("close"),
+            volume=column("volume"),
+            ticks=column("ticks"),
+            stats=stats,
+        )
 
     def replay_frame(self, frame: BarFrame) -> None:
         """Take one earlier frame of this partition, in order: its bars feed the symbols'
         indicators exactly as when they were first closed."""
-        for bar in frame.bars:
-            self._bar_with_stats(bar)
+        if not len(frame):
+            return
+        slots = self.bars.slots_of(frame.symbol)
+        if self.table.size < len(self.bars.symbols):
+            self.table.grow(len(self.bars.symbols))
+        ends = np.asarray(frame.end, dtype=np.int64)
+        columns = [np.asarray(getattr(frame, name), dtype=np.float64) for name in _OHLCV]
+        for end in dict.fromkeys(ends.tolist()):  # each interval once, in order
+            rows = np.flatnonzero(ends == end)
+            self.table.on_bars(slots[rows], *(column[rows] for column in columns))
 
     def restore(self, frame: BarFrame) -> int:
         """Continue from the last frame this stage published (after ``replay_frame`` of
@@ -87,25 +170,3 @@ class TickPartition:
         self.bars.watermark = max(self.bars.watermark, frame.watermark)
         self.offset = frame.replay_from - 1
         return frame.replay_from
-
-    def _frames(self, update: BarUpdate, previous_watermark: int) -> list[BarFrame]:
-        """The closed bars in frames of at most ``MAX_BARS_PER_FRAME`` (a thousand
-        symbols' bars would exceed Kafka's 1 MB message limit); only the last frame
-        carries the new watermark, so the next stage sees the interval whole or not."""
-        if not (update.closed or update.advanced):
-            return []
-        closed, replay_from = update.closed, self.replay_from
-        chunks = [
-            closed[i : i + MAX_BARS_PER_FRAME] for i in range(0, len(closed), MAX_BARS_PER_FRAME)
-        ]
-        chunks = chunks or [[]]
-        return [
-            BarFrame(
-                partition=self.partition,
-                watermark=update.watermark if last else previous_watermark,
-                bars=chunk,
-                source_offset=self.offset,
-                replay_from=replay_from,
-            )
-            for last, chunk in ((i == len(chunks) - 1, c) for i, c in enumerate(chunks))
-        ]

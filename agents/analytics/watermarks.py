@@ -12,7 +12,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from streams.records import Bar, BarFrame
+import numpy as np
+import numpy.typing as npt
+
+from agents.analytics.interval_bars import IntervalBars
+from streams.records import BarFrame
+
+Ints = npt.NDArray[np.int64]
 
 
 class IntervalMerger:
@@ -22,7 +28,7 @@ class IntervalMerger:
         self._watermarks: dict[int, int] = {p: -1 for p in partitions}
         if not self._watermarks:
             raise ValueError("IntervalMerger needs at least one expected partition")
-        self._pending: dict[int, dict[str, Bar]] = defaultdict(dict)
+        self._pending: dict[int, list[tuple[BarFrame, Ints]]] = defaultdict(list)
         self.emitted_through = -1
         self.stale = 0
 
@@ -31,7 +37,7 @@ class IntervalMerger:
         """Event time through which every expected partition is complete."""
         return min(self._watermarks.values())
 
-    def add(self, frame: BarFrame) -> list[tuple[int, list[Bar]]]:
+    def add(self, frame: BarFrame) -> list[tuple[int, IntervalBars]]:
         """Take one partition's frame; return newly complete (end, bars) in time order.
 
         Frames from partitions that are not expected are ignored (their symbols are
@@ -40,19 +46,17 @@ class IntervalMerger:
         """
         if frame.partition not in self._watermarks:
             return []
-        for bar in frame.bars:
-            if bar.end > self.emitted_through:
-                # A bar sent twice (a retry, or replayed after a restart) counts once.
-                self._pending[bar.end][bar.symbol] = bar
-            else:
-                self.stale += 1
+        if len(frame):
+            ends = np.asarray(frame.end, dtype=np.int64)
+            fresh = ends > self.emitted_through
+            self.stale += int((~fresh).sum())
+            for end in np.unique(ends[fresh]).tolist():
+                self._pending[end].append((frame, np.flatnonzero(ends == end)))
         if frame.watermark > self._watermarks[frame.partition]:
             self._watermarks[frame.partition] = frame.watermark
         through = self.watermark
         ready = sorted(end for end in self._pending if end <= through)
-        out = [
-            (end, sorted(self._pending.pop(end).values(), key=lambda b: b.symbol)) for end in ready
-        ]
+        out = [(end, IntervalBars.gather(end, self._pending.pop(end))) for end in ready]
         if ready:
             self.emitted_through = ready[-1]
         return out
