@@ -138,6 +138,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip the first N rows (in timestamp order, from 0)",
     )
     p.add_argument(
+        "--sort",
+        action="store_true",
+        help="read the whole file and sort it by time in memory (default: a file in time "
+        "order is read in chunks; one whose first chunk is not is sorted in memory)",
+    )
+    p.add_argument(
+        "--chunk-rows",
+        type=int,
+        metavar="N",
+        help="rows read at a time from a file in time order (default 200,000)",
+    )
+    p.add_argument(
         "--resume", action="store_true", help="with --kafka: continue from the checkpoint"
     )
     p.add_argument(

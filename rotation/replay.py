@@ -8,7 +8,7 @@ every metrics snapshot and signal is written as a JSON line::
     {"type": "signal", "data": {...Signal...}}
 
 With ``--kafka`` the same ticks go to ``quotes.ticks`` of a running system instead,
-as :class:`TickFrame` messages per partition, written by the producer every feed uses
+as columnar frames per partition, written by the producer every feed uses
 (:class:`streams.tick_producer.TickProducer`), paced by event time at ``--speed`` event
 seconds per wall second (0: as fast as possible).
 
@@ -27,8 +27,11 @@ gives it; it replaces the universe's ``[bars] seconds`` for an offline run. Bars
 must start on the interval's grid counted from 1970-01-01 00:00 UTC, as the
 pipeline's bars do (every date, and every intraday bar that starts on the clock).
 
-Rows are replayed in timestamp order (a stable sort: rows with equal times keep
-their file order). Row numbers of ``--start-row`` count rows in that order, from 0.
+Rows are replayed in timestamp order (rows with equal times keep their file order).
+A file in time order is read in chunks, so memory is bounded by the universe, not
+the file; one whose first chunk is not is read whole and sorted in memory
+(:mod:`rotation.replay_source`). Row numbers of ``--start-row`` count rows in that
+order, from 0.
 
 Resuming a ``--kafka`` replay: after every batch the broker acknowledged, the
 position (the row where the current group of equal-time rows began and how many of
@@ -49,7 +52,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,9 +62,11 @@ import pandas as pd
 from rotation.config import Universe, load_universe
 from rotation.replay_checkpoint import Checkpoint
 from rotation.replay_errors import ReplayError
+from rotation.replay_frames import frames_from_columns
 from rotation.replay_offline import replay_offline
-from rotation.replay_plan import ReplayPlan, check_bars, infer_bar_seconds
-from rotation.tabular import InputError, Table, read_table
+from rotation.replay_plan import SOURCE, ReplayPlan, check_bars, infer_bar_seconds
+from rotation.replay_source import Chunk, Tally, TimeOrdered
+from rotation.tabular import CHUNK_ROWS, InputError, Table, concat, file_rows
 from streams.kafka import KafkaSecurity
 from streams.partitioning import partitioner
 from streams.topics import DEFAULT_TOPICS, TopicSpec
@@ -121,7 +126,7 @@ class KafkaResult:
 
 
 async def replay_kafka(
-    plan: ReplayPlan,
+    plans: Iterable[tuple[int, ReplayPlan]],
     bootstrap: str,
     checkpoint: Checkpoint,
     *,
@@ -132,10 +137,11 @@ async def replay_kafka(
     ticks_topic: TopicSpec = DEFAULT_TOPICS.ticks,
     security: KafkaSecurity | None = None,
 ) -> KafkaResult:
-    """Send rows ``checkpoint.next_row:`` (less its ``skip_ticks``) to ``quotes.ticks``."""
+    """Send rows ``checkpoint.next_row:`` (less its ``skip_ticks``) of the plans (each
+    with the time-ordered index of its first row, in order) to ``quotes.ticks``."""
     from aiokafka.errors import KafkaError
 
-    from streams.tick_producer import TickProducer, TicksNotWritten
+    from streams.tick_producer import TickProducer, TicksNotWritten, ticks_between
 
     batch = max_ticks * ticks_topic.partitions
     producer = TickProducer(bootstrap, topic=ticks_topic, security=security, max_ticks=max_ticks)
@@ -144,38 +150,45 @@ async def replay_kafka(
     try:
         await producer.start()
         checkpoint.save()
-        for lo, hi in plan.blocks(checkpoint.next_row, batch):
-            ticks = plan.ticks(lo, hi)
-            ts = np.fromiter((t.ts for t in ticks), dtype=np.int64, count=len(ticks))
-            pos = checkpoint.skip_ticks if lo == checkpoint.next_row else 0
-            checkpoint.next_row, checkpoint.skip_ticks = lo, pos
-            while pos < len(ticks):
-                if stop.is_set():
-                    result.interrupted = True
-                    return result
-                end = min(pos + batch, len(ticks))
-                if speed > 0:
-                    if origin is None:
-                        origin = (int(ts[pos]), time.monotonic())
-                    due = origin[0] + (time.monotonic() - origin[1]) * speed * MICROS
-                    end = min(end, int(np.searchsorted(ts, due, side="right")))
-                    if end <= pos:
-                        wait = (ts[pos] - due) / MICROS / speed
-                        with contextlib.suppress(TimeoutError):
-                            async with asyncio.timeout(min(max(wait, 0.001), 0.2)):
-                                await stop.wait()
-                        continue
-                frames = await producer.send(ticks[pos:end])
-                result.ticks += end - pos
-                result.frames += len(frames)
-                if advance is not None:
-                    advance(end - pos, int(ts[end - 1]))
-                pos = checkpoint.skip_ticks = end
+        for offset, plan in plans:
+            first = checkpoint.next_row - offset
+            if first >= len(plan.table):
+                continue
+            for lo, hi in plan.blocks(max(first, 0), batch):
+                columns = plan.columns(lo, hi)
+                ts = columns.ts
+                pos = checkpoint.skip_ticks if offset + lo == checkpoint.next_row else 0
+                checkpoint.next_row, checkpoint.skip_ticks = offset + lo, pos
+                while pos < len(columns):
+                    if stop.is_set():
+                        result.interrupted = True
+                        return result
+                    end = min(pos + batch, len(columns))
+                    if speed > 0:
+                        if origin is None:
+                            origin = (int(ts[pos]), time.monotonic())
+                        due = origin[0] + (time.monotonic() - origin[1]) * speed * MICROS
+                        end = min(end, int(np.searchsorted(ts, due, side="right")))
+                        if end <= pos:
+                            wait = (ts[pos] - due) / MICROS / speed
+                            with contextlib.suppress(TimeoutError):
+                                async with asyncio.timeout(min(max(wait, 0.001), 0.2)):
+                                    await stop.wait()
+                            continue
+                    part = columns.take(np.arange(pos, end))
+                    frames = frames_from_columns(part, max_ticks, producer.partition_of, SOURCE)
+                    what = ticks_between(end - pos, int(ts[pos]), int(ts[end - 1]))
+                    await producer.send_frames(frames, end - pos, what)
+                    result.ticks += end - pos
+                    result.frames += len(frames)
+                    pos = checkpoint.skip_ticks = end
+                    checkpoint.save()
+                    if speed > 0:
+                        await asyncio.sleep(FLUSH_SECONDS)
+                checkpoint.next_row, checkpoint.skip_ticks = offset + hi, 0
                 checkpoint.save()
-                if speed > 0:
-                    await asyncio.sleep(FLUSH_SECONDS)
-            checkpoint.next_row, checkpoint.skip_ticks = hi, 0
-            checkpoint.save()
+                if advance is not None:
+                    advance(hi - lo, int(plan.table.ts[hi - 1]))
         checkpoint.done = True
         checkpoint.save()
         return result
@@ -203,45 +216,22 @@ def _run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     _check_flags(args)
     universe = load_universe(args.config)
-    table = read_table(args.file).sorted_by_time()
-    in_universe = np.array([s in universe.symbols for s in table.symbols], dtype=bool)
-    fed_rows = np.flatnonzero(in_universe)
-    if fed_rows.size == 0:
-        found = ", ".join(sorted(set(table.symbols.tolist()))[:10])
-        raise ReplayError(
-            f"{table.path}: none of its symbols ({found}) is in the universe {universe.source}; "
-            "pick another with --config"
-        )
-    outside = pd.Series(table.symbols[~in_universe]).value_counts()
-    if outside.size:
-        names = ", ".join(f"{s} ({n})" for s, n in list(outside.items())[:10])
-        more = f" and {outside.size - 10} more" if outside.size > 10 else ""
-        _note(
-            f"{int(outside.sum())} rows of {outside.size} symbol(s) not in the universe are "
-            f"skipped: {names}{more}"
-        )
-    present = set(table.symbols[fed_rows].tolist())
-    missing = sorted(set(universe.symbols) - present)
-    if missing:
-        _note(
-            f"universe symbols without rows in {table.path}: {', '.join(missing)} "
-            "(pairs and groups that need them get no metrics)"
-        )
-    TICKS = universe.topics.ticks
-    home = partitioner(TICKS.partitions)
-    idle = {home(s) for s in universe.symbols} - {home(s) for s in present}
-    if args.kafka and idle:
-        _note(
-            f"partition(s) {', '.join(map(str, sorted(idle)))} of {TICKS.name} get no ticks from "
-            "this file, so a worker with this universe never completes an interval: use a "
-            "--config (for the worker too) whose symbols all have rows in the file"
-        )
-    if table.time_format.startswith(("epoch", "compact")):
-        _note(f"timestamps read as {table.time_format}")
-
-    bar_seconds = _bar_seconds(args, table, fed_rows, universe)
-    if table.kind == "bars":
-        check_bars(table, fed_rows, bar_seconds)
+    source = TimeOrdered(args.file, args.sort, args.chunk_rows or CHUNK_ROWS, _note)
+    chunks = iter(source)
+    tally = Tally(frozenset(universe.symbols), 0)
+    # The bar interval is inferred from the first chunk(s): held until it is known.
+    held: list[tuple[Chunk, np.ndarray]] = []
+    for chunk in chunks:
+        held.append((chunk, tally.in_universe(chunk.table)))
+        if chunk.table.kind == "ticks" or args.bar_seconds is not None:
+            break
+        if infer_bar_seconds(concat([c.table for c, _ in held]), _fed_rows(held)) is not None:
+            break
+    first = held[0][0].table
+    if first.time_format.startswith(("epoch", "compact")):
+        _note(f"timestamps read as {first.time_format}")
+    bar_seconds = _bar_seconds(args, first, held, universe)
+    tally.bar_us = bar_seconds * MICROS
     if bar_seconds != universe.bar_seconds:
         if args.kafka:
             _note(
@@ -255,16 +245,35 @@ def _run(args: argparse.Namespace) -> int:
                 f"{universe.bar_seconds} s of {universe.source} for this run"
             )
             universe = dataclasses.replace(universe, bar_seconds=bar_seconds)
-    plan = ReplayPlan(table, in_universe, bar_seconds)
+
+    def plans(start: int) -> Iterator[tuple[int, ReplayPlan]]:
+        """Every chunk as a plan, in time order; rows ``start:`` are counted."""
+        pending = iter(held)
+        while True:
+            got = next(pending, None)
+            if got is None:
+                chunk = next(chunks, None)
+                if chunk is None:
+                    break
+                got = chunk, tally.in_universe(chunk.table)
+            chunk, fed = got
+            table = chunk.table
+            if table.kind == "bars":
+                check_bars(table, np.flatnonzero(fed), bar_seconds)
+            tally.add(table, fed, min(max(0, start - chunk.offset), len(table)))
+            yield chunk.offset, ReplayPlan(table, fed, bar_seconds)
+        held.clear()
+
     start = args.start_row or 0
-    if start > len(table):
-        raise ReplayError(
-            f"--start-row {start} is past the end of {table.path} ({len(table)} rows)"
-        )
+    total = file_rows(args.file)
+    if start > total:
+        raise ReplayError(f"--start-row {start} is past the end of {first.path} ({total} rows)")
     show = not args.quiet and sys.stderr.isatty()
-    label = Path(table.path).name
+    label = Path(first.path).name
     if args.kafka:
-        return _run_kafka(args, plan, universe, start, started, show, label)
+        return _run_kafka(
+            args, plans, first, bar_seconds, universe, tally, source, start, started, show
+        )
 
     try:
         out_file = open(args.out, "wb") if args.out else None  # noqa: SIM115
@@ -272,8 +281,8 @@ def _run(args: argparse.Namespace) -> int:
         raise ReplayError(f"{args.out}: cannot write: {exc.strerror}") from None
     out = out_file or sys.stdout.buffer
     try:
-        with _progress(plan.tick_count(start), label, show) as advance:
-            result = replay_offline(plan, universe, out, start, advance)
+        with _progress(total - start, label, show) as advance:
+            result = replay_offline(plans(start), universe, out, start, advance)
         out.flush()
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): not an error of the replay.
@@ -285,15 +294,57 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         if out_file is not None:
             out_file.close()
+    _after(first, tally, universe, source.rows, start, kafka=False)
     print(
-        f"replayed {table.path}: {len(table) - start} rows, {result.ticks} ticks, "
-        f"{plan.bar_count(start)} bars, {result.snapshots} snapshots, {result.signals} signals, "
+        f"replayed {first.path}: {source.rows - start} rows, {result.ticks} ticks, "
+        f"{tally.bars} bars, {result.snapshots} snapshots, {result.signals} signals, "
         f"{result.late} late ticks in {time.monotonic() - started:.2f} s"
         + (f" -> {args.out}" if args.out else ""),
         file=sys.stderr,
         flush=True,
     )
     return 0
+
+
+def _fed_rows(held: list[tuple[Chunk, np.ndarray]]) -> np.ndarray:
+    return np.flatnonzero(np.concatenate([fed for _, fed in held]))
+
+
+def _after(
+    table: Table, tally: Tally, universe: Universe, rows: int, start: int, *, kafka: bool
+) -> None:
+    """What the whole file turned out to hold: errors and notes known only at its end."""
+    if start > rows:
+        raise ReplayError(f"--start-row {start} is past the end of {table.path} ({rows} rows)")
+    if not tally.inside:
+        found = ", ".join(sorted(tally.outside)[:10])
+        raise ReplayError(
+            f"{table.path}: none of its symbols ({found}) is in the universe {universe.source}; "
+            "pick another with --config"
+        )
+    if tally.outside:
+        outside = pd.Series(tally.outside).sort_values(ascending=False, kind="stable")
+        names = ", ".join(f"{s} ({n})" for s, n in list(outside.items())[:10])
+        more = f" and {outside.size - 10} more" if outside.size > 10 else ""
+        _note(
+            f"{int(outside.sum())} rows of {outside.size} symbol(s) not in the universe were "
+            f"skipped: {names}{more}"
+        )
+    missing = sorted(set(universe.symbols) - tally.present)
+    if missing:
+        _note(
+            f"universe symbols without rows in {table.path}: {', '.join(missing)} "
+            "(pairs and groups that need them get no metrics)"
+        )
+    TICKS = universe.topics.ticks
+    home = partitioner(TICKS.partitions)
+    idle = {home(s) for s in universe.symbols} - {home(s) for s in tally.present}
+    if kafka and idle:
+        _note(
+            f"partition(s) {', '.join(map(str, sorted(idle)))} of {TICKS.name} got no ticks from "
+            "this file, so a worker with this universe never completes an interval: use a "
+            "--config (for the worker too) whose symbols all have rows in the file"
+        )
 
 
 def _check_flags(args: argparse.Namespace) -> None:
@@ -318,18 +369,23 @@ def _check_flags(args: argparse.Namespace) -> None:
         raise ReplayError(f"--bar-seconds must be > 0, got {args.bar_seconds}")
     if args.speed is not None and not args.speed >= 0:
         raise ReplayError(f"--speed must be >= 0 (0: as fast as possible), got {args.speed}")
+    if args.chunk_rows is not None and args.chunk_rows < 1:
+        raise ReplayError(f"--chunk-rows must be >= 1, got {args.chunk_rows}")
     if args.start_row is not None and args.start_row < 0:
         raise ReplayError(f"--start-row must be >= 0, got {args.start_row}")
 
 
 def _bar_seconds(
-    args: argparse.Namespace, table: Table, rows: np.ndarray, universe: Universe
+    args: argparse.Namespace,
+    table: Table,
+    held: list[tuple[Chunk, np.ndarray]],
+    universe: Universe,
 ) -> int:
     if args.bar_seconds is not None:
         return int(args.bar_seconds)
     if table.kind == "ticks":
         return universe.bar_seconds
-    inferred = infer_bar_seconds(table, rows)
+    inferred = infer_bar_seconds(concat([c.table for c, _ in held]), _fed_rows(held))
     if inferred is None:
         raise ReplayError(
             f"{table.path}: cannot infer the bar interval (no symbol has two bars): "
@@ -340,12 +396,15 @@ def _bar_seconds(
 
 def _run_kafka(
     args: argparse.Namespace,
-    plan: ReplayPlan,
+    plans: Callable[[int], Iterator[tuple[int, ReplayPlan]]],
+    table: Table,
+    bar_seconds: int,
     universe: Universe,
+    tally: Tally,
+    source: TimeOrdered,
     start: int,
     started: float,
     show: bool,
-    label: str,
 ) -> int:
     from aiokafka.errors import KafkaError
 
@@ -356,16 +415,16 @@ def _run_kafka(
     settings = settings_from_env(args.bootstrap)
     TICKS = universe.topics.ticks
     bootstrap = settings.bootstrap
-    table = plan.table
     path = Path(args.checkpoint) if args.checkpoint else Checkpoint.default_path(table.path)
     size = Path(table.path).stat().st_size
+    rows = file_rows(table.path)
     fresh = Checkpoint(
         path,
         str(Path(table.path).resolve()),
         size,
-        len(table),
+        rows,
         table.kind,
-        plan.bar_seconds,
+        bar_seconds,
         next_row=start,
     )
     if args.resume:
@@ -394,7 +453,6 @@ def _run_kafka(
             api_versions_probe(bootstrap, timeout=5.0)
     except OSError as exc:
         raise ReplayError(f"no Kafka broker answers at {bootstrap}: {exc}") from None
-    remaining = plan.tick_count(checkpoint.next_row) - checkpoint.skip_ticks
     first_row, first_skip = checkpoint.next_row, checkpoint.skip_ticks
 
     async def main() -> KafkaResult:
@@ -406,9 +464,9 @@ def _run_kafka(
             await ensure_topics(bootstrap, universe.topics, settings.security)
         except KafkaError as exc:
             raise ReplayError(f"cannot create the topics on {bootstrap}: {exc}") from None
-        with _progress(remaining, label, show) as advance:
+        with _progress(rows - first_row, Path(table.path).name, show) as advance:
             return await replay_kafka(
-                plan,
+                plans(first_row),
                 bootstrap,
                 checkpoint,
                 speed=args.speed or 0.0,
@@ -430,10 +488,11 @@ def _run_kafka(
             flush=True,
         )
         return 130
+    _after(table, tally, universe, source.rows, first_row, kafka=True)
     resumed = f" (from row {first_row} +{first_skip} ticks)" if first_row or first_skip else ""
     print(
         f"sent {table.path} to {TICKS.name} at {bootstrap}{resumed}: "
-        f"{len(table) - first_row} rows, {result.ticks} ticks, {plan.bar_count(first_row)} bars, "
+        f"{source.rows - first_row} rows, {result.ticks} ticks, {tally.bars} bars, "
         f"{result.frames} frames in {seconds:.2f} s",
         file=sys.stderr,
         flush=True,

@@ -23,6 +23,7 @@ class Checkpoint:
     file: str
     size: int
     rows: int
+    """The file's data rows as counted by :func:`rotation.tabular.file_rows`."""
     kind: str
     bar_seconds: int
     next_row: int = 0

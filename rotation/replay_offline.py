@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO
 
@@ -27,25 +27,29 @@ class OfflineResult:
 
 
 def replay_offline(
-    plan: ReplayPlan,
+    plans: Iterable[tuple[int, ReplayPlan]],
     universe: Universe,
     out: IO[bytes],
     start: int = 0,
     advance: Callable[[int, int], None] | None = None,
 ) -> OfflineResult:
-    """Run rows ``start:`` of the plan through the pipeline; write JSON lines to ``out``."""
+    """Run rows ``start:`` of the plans (each with the time-ordered index of its first
+    row, in order) through the pipeline; write JSON lines to ``out``. ``advance`` gets
+    the rows and the last event time of each block done."""
     from agents.analytics.pipeline import Pipeline
 
     pipeline = Pipeline(universe, partitioner(universe.topics.ticks.partitions))
     result = OfflineResult()
-    for lo, hi in plan.blocks(start, OFFLINE_BLOCK_TICKS):
-        ticks = plan.ticks(lo, hi)
-        if ticks:
-            pipeline.apply_batch(ticks)
-            result.ticks += len(ticks)
-            _write_results(pipeline.snapshots, pipeline.signals, out, result)
+    for offset, plan in plans:
+        first = min(max(0, start - offset), len(plan.table))
+        for lo, hi in plan.blocks(first, OFFLINE_BLOCK_TICKS):
+            columns = plan.columns(lo, hi)
+            if len(columns):
+                pipeline.apply_columns(columns)
+                result.ticks += len(columns)
+                _write_results(pipeline.snapshots, pipeline.signals, out, result)
             if advance is not None:
-                advance(len(ticks), ticks[-1].ts)
+                advance(hi - lo, int(plan.table.ts[hi - 1]))
     pipeline.finish()
     _write_results(pipeline.snapshots, pipeline.signals, out, result)
     result.late = len(pipeline.late)

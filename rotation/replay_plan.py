@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from agents.analytics.tick_columns import TickColumns
 from rotation.replay_errors import ReplayError
 from rotation.tabular import Table
 from streams.records import Tick
@@ -110,8 +111,51 @@ class ReplayPlan:
             yield lo, hi
             lo = hi
 
+    def columns(self, lo: int, hi: int) -> TickColumns:
+        """The ticks of rows ``lo:hi`` (in-universe rows only), in event-time order, as
+        columns: the same ticks as :meth:`ticks`, with no object per tick."""
+        idx = lo + np.flatnonzero(self.fed[lo:hi])
+        if idx.size == 0:
+            return TickColumns.empty()
+        table, values = self.table, self.table.values
+        ts = table.ts[idx]
+        codes, uniques = pd.factorize(table.symbols[idx])
+        symbols = [str(s) for s in uniques]
+        symbol = codes.astype(np.int64)
+        if table.kind == "ticks":
+            bid, ask = (_quote(values.get(col), idx) for col in ("bid", "ask"))
+            return TickColumns(
+                symbols,
+                symbol,
+                ts,
+                values["price"][idx],
+                _or(values.get("size"), idx, 0.0),
+                np.arange(idx.size, dtype=np.int64),
+                bid,
+                ask,
+            )
+        close = values["close"][idx]
+        legs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        if self.ohlc:
+            for offset, col in enumerate(("open", "high", "low")):
+                price = values.get(col)
+                leg = close if price is None else np.where(np.isnan(price[idx]), close, price[idx])
+                legs.append((ts + offset, leg, np.zeros(idx.size)))
+        legs.append((ts + self.bar_seconds * MICROS - 1, close, _or(values.get("volume"), idx, 0)))
+        all_ts = np.concatenate([leg[0] for leg in legs])
+        order = np.argsort(all_ts, kind="stable")
+        return TickColumns(
+            symbols,
+            np.tile(symbol, len(legs))[order],
+            all_ts[order],
+            np.concatenate([leg[1] for leg in legs])[order].astype(np.float64, copy=False),
+            np.concatenate([leg[2] for leg in legs])[order].astype(np.float64, copy=False),
+            np.arange(all_ts.size, dtype=np.int64),
+        )
+
     def ticks(self, lo: int, hi: int) -> list[Tick]:
-        """The ticks of rows ``lo:hi`` (in-universe rows only), in event-time order."""
+        """The ticks of rows ``lo:hi`` (in-universe rows only), in event-time order, one
+        record each: what :meth:`columns` gives as arrays (kept as its reference)."""
         idx = lo + np.flatnonzero(self.fed[lo:hi])
         if idx.size == 0:
             return []
@@ -166,6 +210,14 @@ class ReplayPlan:
                 strict=True,
             )
         ]
+
+
+def _quote(column: np.ndarray | None, idx: np.ndarray) -> np.ndarray | None:
+    """A bid or ask column (NaN where a tick has none); None when no tick has one."""
+    if column is None:
+        return None
+    values = column[idx]
+    return None if np.isnan(values).all() else values
 
 
 def _or(column: np.ndarray | None, idx: np.ndarray, default: float) -> np.ndarray:

@@ -21,6 +21,7 @@ from agents.analytics.tick_checks import decode_message
 from rotation import processes
 from rotation.broker import embedded_broker
 from rotation.replay import ReplayPlan
+from rotation.replay_plan import SOURCE
 from rotation.tabular import read_table
 from rotation.up import Child
 from streams.admin import ensure_topics
@@ -460,3 +461,158 @@ def test_the_example_universe_is_loadable():
     assert universe.bar_seconds == 86_400
     assert set(universe.symbols) == {"IWM", "QQQ", "SPY", "DIA"}
     assert [p.name for p in universe.pairs] == ["IWM/QQQ", "IWM/SPY", "QQQ/SPY", "DIA/SPY"]
+
+
+def sorted_copy(path: Path, out: Path) -> Path:
+    """The CSV ``path`` with its rows in time order (stable), as ``out``."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame.sort_values("Timestamp", kind="stable").to_csv(out, index=False)
+    return out
+
+
+def summary(stderr: str) -> str:
+    """The replay's summary line without its duration."""
+    line = next(line for line in stderr.splitlines() if line.startswith("replayed"))
+    return line.rsplit(" in ", 1)[0]
+
+
+def test_reading_in_chunks_gives_the_output_of_reading_whole(rotation_csv, universe_file, tmp_path):
+    ordered = sorted_copy(rotation_csv, tmp_path / "ordered.csv")
+    runs = {
+        "shuffled": (rotation_csv,),
+        "whole": (ordered, "--sort"),
+        "chunks": (ordered, "--chunk-rows", 7),
+        "rows": (ordered, "--chunk-rows", 1),
+    }
+    outputs, summaries = {}, {}
+    for name, args in runs.items():
+        out = tmp_path / f"{name}.jsonl"
+        done = replay(*args, "--config", universe_file, "--out", out)
+        outputs[name] = out.read_bytes()
+        summaries[name] = summary(done.stderr).split(": ", 1)[1]
+        # A shuffled file is sorted in memory, and says so; a time-ordered one is not.
+        assert ("not in time order" in done.stderr) == (name == "shuffled"), done.stderr
+    assert outputs["whole"] and len(lines_of(tmp_path / "whole.jsonl")) == 125
+    assert all(output == outputs["whole"] for output in outputs.values())
+    assert set(summaries.values()) == {
+        "120 rows, 480 ticks, 120 bars, 120 snapshots, 5 signals, 0 late ticks"
+    }
+
+
+def test_parquet_read_by_batches_gives_the_output_of_csv(rotation_csv, universe_file, tmp_path):
+    import pandas as pd
+
+    ordered = sorted_copy(rotation_csv, tmp_path / "ordered.csv")
+    frame = pd.read_csv(ordered)
+    frame["Timestamp"] = pd.to_datetime(frame["Timestamp"])
+    parquet = tmp_path / "ordered.parquet"
+    frame.to_parquet(parquet)
+    replay(ordered, "--config", universe_file, "--out", tmp_path / "csv.jsonl")
+    replay(parquet, "--config", universe_file, "--out", tmp_path / "pq.jsonl", "--chunk-rows", 5)
+    expected = (tmp_path / "csv.jsonl").read_bytes()
+    assert expected and (tmp_path / "pq.jsonl").read_bytes() == expected
+
+
+def test_ticks_of_one_bar_across_chunks_count_as_one_bar(universe_file, tmp_path):
+    path = tmp_path / "ticks.csv"
+    start = 1_767_571_200  # 2026-01-05 00:00 UTC, on the minute grid
+    rows = [
+        f"{s},{start + 7 * i + k},{100 + i + k}"
+        for i in range(60)
+        for k, s in enumerate(("IWM", "QQQ", "SPY"))
+    ]
+    path.write_text("symbol,timestamp,price\n" + "\n".join(rows) + "\n")
+    args = (path, "--config", universe_file, "--bar-seconds", 60)
+    whole = replay(*args, "--sort", "--out", tmp_path / "whole.jsonl")
+    chunks = replay(*args, "--chunk-rows", 4, "--out", tmp_path / "chunks.jsonl")
+    # 420 s of ticks: 7 one-minute bars per symbol, 21 bars.
+    assert "180 rows, 180 ticks, 21 bars" in summary(whole.stderr)
+    assert summary(chunks.stderr) == summary(whole.stderr)
+    assert (tmp_path / "chunks.jsonl").read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
+
+
+def test_a_file_going_back_in_time_after_its_first_chunk_stops_at_that_row(
+    rotation_csv, universe_file, tmp_path
+):
+    ordered = sorted_copy(rotation_csv, tmp_path / "ordered.csv")
+    lines = ordered.read_text().splitlines()
+    # Row 100 (line 101) moves to the end: later rows are in time order, it is not.
+    moved = lines[:100] + lines[101:] + [lines[100]]
+    path = tmp_path / "late_row.csv"
+    path.write_text("\n".join(moved) + "\n")
+    out = tmp_path / "o.jsonl"
+    done = replay(path, "--config", universe_file, "--chunk-rows", 30, "--out", out, check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    message = done.stderr.strip().splitlines()[-1]
+    assert message.startswith("rotation replay: error: ")
+    assert f"{path}, row 120 (line 121), column 'Timestamp'" in message
+    assert "is earlier than" in message and "--sort" in message
+    # Read whole and sorted in memory, the same file replays as the ordered one.
+    replay(path, "--config", universe_file, "--sort", "--out", out)
+    replay(ordered, "--config", universe_file, "--out", tmp_path / "ordered.jsonl")
+    assert out.read_bytes() == (tmp_path / "ordered.jsonl").read_bytes()
+
+
+def ticks_table(tmp_path: Path):
+    """A time-ordered ticks table with sizes and bids/asks, some cells empty."""
+    rng = random.Random(11)
+    path = tmp_path / "quotes.csv"
+    lines = ["symbol,timestamp,price,size,bid,ask"]
+    ts = 1_767_619_800_000_000
+    for _ in range(400):
+        ts += rng.randint(0, 2_000_000)
+        price = round(100 + 10 * rng.random(), 2)
+        quoted = rng.random() < 0.6
+        bid, ask = (f"{price - 0.01:.2f}", f"{price + 0.01:.2f}") if quoted else ("", "")
+        size = rng.choice(["", "0", str(rng.randint(1, 500))])
+        lines.append(f"{rng.choice(['IWM', 'QQQ', 'SPY', 'DIA'])},{ts},{price},{size},{bid},{ask}")
+    path.write_text("\n".join(lines) + "\n")
+    return read_table(path)
+
+
+def test_columns_are_the_ticks_of_the_rows(rotation_csv, tmp_path):
+    bars = read_table(rotation_csv).sorted_by_time()
+    quotes = ticks_table(tmp_path)
+    for table, seconds in ((bars, 86_400), (quotes, 60)):
+        fed = np.array([s != "DIA" for s in table.symbols], dtype=bool)
+        plan = ReplayPlan(table, fed, seconds)
+        for lo, hi in [(0, len(table)), *plan.blocks(0, 37)]:
+            assert plan.columns(lo, hi).ticks(SOURCE) == plan.ticks(lo, hi)
+    assert any(t.bid is None for t in plan.ticks(0, len(quotes)))
+    assert any(t.bid is not None for t in plan.ticks(0, len(quotes)))
+
+
+def test_columns_through_the_pipeline_give_what_ticks_give(rotation_csv, universe_file):
+    from agents.analytics.pipeline import Pipeline
+    from rotation.config import load_universe
+    from streams.partitioning import partitioner
+
+    universe = load_universe(universe_file)
+    table = read_table(rotation_csv).sorted_by_time()
+    plan = ReplayPlan(table, np.ones(len(table), dtype=bool), 86_400)
+    by_ticks, by_columns = (Pipeline(universe, partitioner(4)) for _ in range(2))
+    for lo, hi in plan.blocks(0, 40):
+        by_ticks.apply_batch(plan.ticks(lo, hi))
+        by_columns.apply_columns(plan.columns(lo, hi))
+    for pipeline in (by_ticks, by_columns):
+        pipeline.finish()
+    assert len(by_ticks.snapshots) == 120 and by_ticks.signals
+    assert by_columns.snapshots == by_ticks.snapshots
+    assert by_columns.signals == by_ticks.signals
+
+
+def test_frames_from_columns_are_the_frames_of_the_ticks(rotation_csv, tmp_path):
+    from rotation.replay_frames import frames_from_columns
+    from streams.codec import frames_for
+    from streams.partitioning import partitioner
+
+    home = partitioner(4)
+    for table in (read_table(rotation_csv).sorted_by_time(), ticks_table(tmp_path)):
+        plan = ReplayPlan(table, np.ones(len(table), dtype=bool), 86_400)
+        ticks = plan.ticks(0, len(table))
+        for max_ticks in (1, 7, 2000):
+            expected = frames_for(ticks, max_ticks, {t.symbol: home(t.symbol) for t in ticks})
+            got = frames_from_columns(plan.columns(0, len(table)), max_ticks, home, SOURCE)
+            assert got == expected

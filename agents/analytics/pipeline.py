@@ -7,10 +7,12 @@ what the streaming system gives for the same ticks.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import msgspec
+import numpy as np
 
 from agents.analytics.rotation import RotationEngine
 from agents.analytics.tick_columns import TickColumns
@@ -36,6 +38,7 @@ class Pipeline:
         self.stages = {p: self._stage(p) for p in sorted(expected)}
         self.merger = IntervalMerger(expected)
         self.engine = RotationEngine(u)
+        self._partitions: dict[str, int] = {}
 
     def _stage(self, partition: int) -> TickPartition:
         u = self.universe
@@ -75,3 +78,27 @@ class Pipeline:
             parts.setdefault(self.partition_of(tick.symbol), []).append(tick)
         for partition in sorted(parts):
             self.apply(partition, parts[partition])
+
+    def apply_columns(self, columns: TickColumns) -> None:
+        """:meth:`apply_batch` for ticks as columns: split by partition with array
+        operations (one partition lookup per distinct symbol, remembered), time order kept."""
+        if not len(columns):
+            return
+        known = self._partitions
+        for symbol in columns.symbols:
+            if symbol not in known:
+                known[symbol] = self.partition_of(symbol)
+        home = np.array([known[s] for s in columns.symbols], dtype=np.int64)
+        of_tick = home[columns.symbol]
+        present = np.bincount(columns.symbol, minlength=len(columns.symbols)) > 0
+        for partition in np.unique(home[present]).tolist():
+            mine = np.flatnonzero(home == partition)
+            local = np.full(len(columns.symbols), -1, dtype=np.int64)
+            local[mine] = np.arange(mine.size)
+            part = columns.take(of_tick == partition)
+            self.apply(
+                partition,
+                dataclasses.replace(
+                    part, symbols=[columns.symbols[i] for i in mine], symbol=local[part.symbol]
+                ),
+            )
