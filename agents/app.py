@@ -44,7 +44,7 @@ def create_app(settings: Settings, universe: Universe, started: float | None = N
         # Few, large batches: the broker keeps every batch, and its cost grows with them.
         producer_linger=settings.producer_linger_ms / 1000,
         producer_max_batch_size=PRODUCER_BATCH_BYTES,
-        producer_compression_type=settings.compression_type,
+        producer_compression_type=settings.worker_compression_type,
         # Frames hold thousands of ticks: a short buffer bounds memory under a backlog.
         stream_buffer_maxsize=64,
     )

@@ -105,6 +105,9 @@ def settings_from_env(
             "ROTATION_FEED_FLUSH_MS", Settings.feed_flush_ms, env, whole=False
         ),
         compression=(env.get("ROTATION_COMPRESSION") or Settings.compression).strip().lower(),
+        worker_compression=(
+            (env.get("ROTATION_WORKER_COMPRESSION") or Settings.worker_compression).strip().lower()
+        ),
         security=kafka_security_from_env(env),
     )
     if settings.heartbeat_interval >= settings.session_timeout:

@@ -162,12 +162,10 @@ FEED_FLUSH_MS_LIMIT = 10_000
 COMPRESSIONS = ("none", "gzip", "lz4", "snappy", "zstd")
 
 
-def check_compression(name: str) -> None:
+def check_compression(name: str, variable: str = "ROTATION_COMPRESSION") -> None:
     """A :class:`SettingsError` unless ``name`` is a codec this aiokafka can use."""
     if name not in COMPRESSIONS:
-        raise SettingsError(
-            f"ROTATION_COMPRESSION={name!r}: expected one of {', '.join(COMPRESSIONS)}"
-        )
+        raise SettingsError(f"{variable}={name!r}: expected one of {', '.join(COMPRESSIONS)}")
     if name in ("none", "gzip"):
         return
     from aiokafka import codec
@@ -198,11 +196,14 @@ class Settings:
     ``feed_flush_ms``: how long a feed gathers ticks before it writes them, one batch per
     partition (the simulator and the live feeds).
 
-    ``compression``: of every batch the feeds and the worker produce (``gzip`` or
-    ``none``; ``lz4``, ``snappy`` and ``zstd`` need the ``cramjam`` package). gzip: the
-    embedded broker keeps every byte in memory, and with gzip `rotation up` grew it by
-    ~30 MB/min instead of ~100, for ~10% more worker CPU (README, "The embedded
-    broker's envelope").
+    ``compression``: of every batch the feeds produce (``gzip`` or ``none``; ``lz4``,
+    ``snappy`` and ``zstd`` need the ``cramjam`` package). gzip: the embedded broker
+    keeps every byte in memory, and with gzip `rotation up` grew it by ~30 MB/min
+    instead of ~100 (README, "The embedded broker's envelope").
+
+    ``worker_compression``: of the batches the worker produces (bars, metrics, signals,
+    dead letters); ``none`` by default: gzip took over a tenth of the worker's CPU in a
+    profile of a paced run, time the worker needs to keep up.
     """
 
     bootstrap: str
@@ -214,6 +215,7 @@ class Settings:
     producer_linger_ms: float = 5.0
     feed_flush_ms: float = 50.0
     compression: str = "gzip"
+    worker_compression: str = "none"
     security: KafkaSecurity = field(default_factory=KafkaSecurity)
 
     def __post_init__(self) -> None:
@@ -233,11 +235,17 @@ class Settings:
                 f"from 1 to {FEED_FLUSH_MS_LIMIT}"
             )
         check_compression(self.compression)
+        check_compression(self.worker_compression, "ROTATION_WORKER_COMPRESSION")
 
     @property
     def compression_type(self) -> str | None:
         """``compression`` as aiokafka and Faust take it (None: uncompressed)."""
         return None if self.compression == "none" else self.compression
+
+    @property
+    def worker_compression_type(self) -> str | None:
+        """``worker_compression`` as Faust takes it (None: uncompressed)."""
+        return None if self.worker_compression == "none" else self.worker_compression
 
     def kafka_kwargs(self) -> dict[str, Any]:
         """:func:`kafka_client_kwargs` of these settings."""

@@ -65,6 +65,14 @@ def test_the_producer_settings_reach_faust():
     assert app.conf.producer_max_batch_size >= 256 * 1024
 
 
+def test_the_worker_compresses_its_output_only_when_told():
+    quiet = settings_from_env("127.0.0.1:9", {})
+    assert (quiet.compression_type, quiet.worker_compression_type) == ("gzip", None)
+    assert create_app(quiet, load_universe()).conf.producer_compression_type is None
+    told = settings_from_env("127.0.0.1:9", {"ROTATION_WORKER_COMPRESSION": " GZIP "})
+    assert create_app(told, load_universe()).conf.producer_compression_type == "gzip"
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -74,6 +82,7 @@ def test_the_producer_settings_reach_faust():
         ({"ROTATION_FETCH_MAX_WAIT_MS": "600000"}, "from 1 to 60000"),
         ({"ROTATION_PRODUCER_LINGER_MS": "-1"}, "ROTATION_PRODUCER_LINGER_MS=-1.0: expected"),
         ({"ROTATION_PRODUCER_LINGER_MS": "soon"}, "expected a number of milliseconds"),
+        ({"ROTATION_WORKER_COMPRESSION": "brotli"}, "ROTATION_WORKER_COMPRESSION='brotli'"),
     ],
 )
 def test_bad_values_are_clear_errors(env, message):
