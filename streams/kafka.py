@@ -172,7 +172,7 @@ def check_compression(name: str, variable: str = "ROTATION_COMPRESSION") -> None
 
     if not getattr(codec, f"has_{name}")():
         raise SettingsError(
-            f"ROTATION_COMPRESSION={name}: this installation has no {name} codec "
+            f"{variable}={name}: this installation has no {name} codec "
             "(pip install cramjam), or use gzip or none"
         )
 
