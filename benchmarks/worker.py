@@ -62,7 +62,7 @@ class WorkerProcess:
     def __init__(
         self, config: Path, env: dict[str, str], log_path: Path, cprofile: Path | None = None
     ) -> None:
-        args = ["worker", "--config", str(config)]
+        args = ["worker", "--config", str(Path(config).resolve())]
         if cprofile is None:
             argv = processes.rotation_command(*args)
         else:
@@ -72,7 +72,14 @@ class WorkerProcess:
         self.ready_line = ""
         self._log = open(log_path, "w", encoding="utf-8")  # noqa: SIM115
         self.started_at = time.monotonic()
-        self.proc = processes.spawn(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # In the log folder: Faust makes its data folder in the working directory.
+        self.proc = processes.spawn(
+            argv,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=log_path.resolve().parent,
+        )
         self.ps = psutil.Process(self.proc.pid)
         self._pump = threading.Thread(target=self._copy_output, daemon=True)
         self._pump.start()

@@ -34,10 +34,12 @@ def spawn(
     env: dict[str, str] | None = None,
     stdout: IO[Any] | int | None = None,
     stderr: IO[Any] | int | None = None,
+    cwd: str | os.PathLike[str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start ``argv`` as a child that is terminated when this process dies."""
     return subprocess.Popen(
         list(argv),
+        cwd=cwd,
         env={**os.environ, **(env or {})},
         stdin=subprocess.DEVNULL,
         stdout=stdout,
