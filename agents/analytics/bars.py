@@ -335,8 +335,13 @@ class PartitionBars:
         late = starts < self.watermark
         duplicate: npt.NDArray[np.bool_] = np.zeros(len(columns), dtype=bool)
         on_time = ~late
-        for start in np.unique(starts[on_time]).tolist():
-            rows = np.flatnonzero(on_time & (starts == start))
+        # The rows of each interval, in arrival order: one stable sort, then slices.
+        order = np.flatnonzero(on_time)
+        order = order[np.argsort(starts[order], kind="stable")]
+        opened, first = np.unique(starts[order], return_index=True)
+        bounds = np.append(first, len(order))
+        for k, start in enumerate(opened.tolist()):
+            rows = order[bounds[k] : bounds[k + 1]]
             found = self._interval(start).add(
                 slot[rows], ts[rows], columns.price[rows], columns.size[rows], offset
             )
