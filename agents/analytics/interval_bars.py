@@ -103,12 +103,6 @@ class IntervalBars:
                 values[name] = value
         return SymbolStats(**values)
 
-    def members(self) -> dict[str, SymbolStats]:
-        """Symbol -> indicators, for every bar that has them."""
-        if self.stats is None:
-            return {}
-        return {symbol: self.stats_of(i) for i, symbol in enumerate(self.symbols)}  # type: ignore[misc]
-
     def bars(self) -> list[Bar]:
         """The bars as records, by symbol."""
         start = self.end - self.bar_us
