@@ -155,6 +155,17 @@ class ZweigBreadthThrust:
         return self
 
 
+def cap_weights(members: tuple[str, ...], caps: Mapping[str, float]) -> dict[str, float]:
+    """Each member's share of the group's total cap; every member needs a cap > 0."""
+    missing = [m for m in members if m not in caps]
+    if missing:
+        raise ValueError(f"caps missing for members {missing}; give every member a cap")
+    if any(not caps[m] > 0 for m in members):
+        raise ValueError("every member's cap must be > 0")
+    total = math.fsum(caps[m] for m in members)
+    return {m: caps[m] / total for m in members}
+
+
 class GroupIndices:
     """Equal- and cap-weight indices of a group: 1.0 at the first interval all members close."""
 
@@ -162,13 +173,7 @@ class GroupIndices:
         self.members = members
         self.weights: dict[str, float] | None = None
         if caps is not None:
-            missing = [m for m in members if m not in caps]
-            if missing:
-                raise ValueError(f"caps missing for members {missing}; give every member a cap")
-            if any(not caps[m] > 0 for m in members):
-                raise ValueError("every member's cap must be > 0")
-            total = math.fsum(caps[m] for m in members)
-            self.weights = {m: caps[m] / total for m in members}
+            self.weights = cap_weights(members, caps)
         self.base: dict[str, float] | None = None
 
     def update(self, closes: Mapping[str, float]) -> tuple[float | None, float | None]:

@@ -80,7 +80,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from agents.analytics.breadth import BreadthParams
+from agents.analytics.breadth import BreadthParams, cap_weights
 from streams.records import GroupStats, SymbolStats
 
 Floats = npt.NDArray[np.float64]
@@ -238,13 +238,7 @@ class BreadthTable:
         if caps is not None:
             weights: list[float] = []
             for members in self.members.values():
-                missing = [m for m in members if m not in caps]
-                if missing:
-                    raise ValueError(f"caps missing for members {missing}; give every member a cap")
-                if any(not caps[m] > 0 for m in members):
-                    raise ValueError("every member's cap must be > 0")
-                total = math.fsum(caps[m] for m in members)
-                weights += [caps[m] / total for m in members]
+                weights += cap_weights(members, caps).values()
             self.weights = np.array(weights, dtype=np.float64)
 
         self.alpha_fast = 2.0 / (params.mcclellan_fast + 1)
