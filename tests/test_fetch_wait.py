@@ -73,6 +73,39 @@ def test_the_worker_compresses_its_output_only_when_told():
     assert create_app(told, load_universe()).conf.producer_compression_type == "gzip"
 
 
+async def test_a_consumer_with_every_stream_buffer_full_resumes_when_one_drains(monkeypatch):
+    """Faust sleeps a whole second when every partition's stream buffer is full; in a
+    backlog that happens over and over. Ours rests until a buffer drains."""
+    from faust.types import TP
+
+    import agents.kafka_transport as transport
+
+    monkeypatch.setattr(transport, "RECORDS_WAIT_S", 60.0)  # only the drain can wake it
+    app = create_app(
+        settings_from_env("127.0.0.1:9", {"ROTATION_APP_ID": "buffers-full"}), load_universe()
+    )
+    consumer = app.consumer
+    assert isinstance(consumer, transport.Consumer)
+    tp = TP("rotation.bars", 0)
+    consumer._set_active_tps({tp})
+    consumer.on_buffer_full(tp)  # the only partition's buffer is full: nothing to ask for
+    assert not consumer._get_active_partitions()
+
+    waiting = asyncio.create_task(consumer._wait_next_records(1.0))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not waiting.done()  # resting, not spinning
+
+    consumer.on_buffer_drop(tp)
+    for _ in range(20):
+        if waiting.done():
+            break
+        await asyncio.sleep(0)
+    assert waiting.done(), "still resting after the buffer drained"
+    records, active = waiting.result()
+    assert records == {} and active == {tp}
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
