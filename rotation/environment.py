@@ -9,7 +9,7 @@
 | ROTATION_HEARTBEAT_INTERVAL | 0.5         | Kafka group heartbeat interval, seconds          |
 | ROTATION_COMMIT_INTERVAL    | 0.5         | Faust offset commit interval, seconds            |
 | ROTATION_FETCH_MAX_WAIT_MS  | 10          | longest a Kafka fetch waits (500 on Apache Kafka)|
-| ROTATION_PRODUCER_LINGER_MS | 5           | worker producer's batching delay, milliseconds   |
+| ROTATION_PRODUCER_LINGER_MS | 1           | worker producer's batching delay, milliseconds   |
 | ROTATION_FEED_FLUSH_MS      | 50          | feeds write gathered ticks this often, ms        |
 | ROTATION_COMPRESSION        | gzip        | batches produced: gzip or none (lz4 ...: cramjam)|
 | KAFKA_SECURITY_PROTOCOL     | PLAINTEXT   | PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL       |

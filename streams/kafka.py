@@ -212,7 +212,7 @@ class Settings:
     heartbeat_interval: float = 0.5
     commit_interval: float = 0.5
     fetch_max_wait_ms: int = 10
-    producer_linger_ms: float = 5.0
+    producer_linger_ms: float = 1.0
     feed_flush_ms: float = 50.0
     compression: str = "gzip"
     worker_compression: str = "none"

@@ -10,6 +10,7 @@ the lost one.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -120,18 +121,24 @@ class TickPartition:
         """One frame of the rows ``lo:hi`` of each (interval, its indicators) piece."""
 
         def joined(part: Callable[[ClosedBars, StatsColumns, int, int], list[Any]]) -> Any:
-            return [x for piece in pieces for x in part(*piece)]
+            if len(pieces) == 1:
+                return part(*pieces[0])
+            return list(itertools.chain.from_iterable(part(*piece) for piece in pieces))
 
         def column(name: str) -> Any:
             return joined(lambda bars, _, lo, hi: getattr(bars, name)[lo:hi].tolist())
 
+        def indicator(name: str) -> Any:
+            def rows(_: ClosedBars, stats: StatsColumns, lo: int, hi: int) -> list[Any]:
+                values: list[Any] = getattr(stats, name)
+                return values if lo == 0 and hi == len(values) else values[lo:hi]
+
+            return joined(rows)
+
         stats = None
         if any(hi > lo for _, _, lo, hi in pieces):
             stats = StatsColumns(
-                **{
-                    name: [x for _, st, lo, hi in pieces for x in getattr(st, name)[lo:hi]]
-                    for name in StatsColumns.__struct_fields__
-                }
+                **{name: indicator(name) for name in StatsColumns.__struct_fields__}
             )
         return BarFrame(
             partition=self.partition,
