@@ -54,8 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
             "--speed",
             type=float,
             default=11_700.0,
-            help="trading seconds per wall second (default 11700: one session in 2 s; "
-            "0 = as fast as possible)",
+            help="trading seconds per wall second while the scripted regimes run "
+            "(default 11700: one session in 2 s; 0 = as fast as possible)",
+        )
+        p.add_argument(
+            "--then-speed",
+            type=argtypes.positive_float,
+            default=1.0,
+            metavar="X",
+            help="trading seconds per wall second once they are over, in the last regime "
+            "(default 1: real time, which the embedded broker holds for hours)",
         )
 
     p = add(

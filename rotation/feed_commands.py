@@ -157,6 +157,7 @@ def cmd_feed_sim(args: argparse.Namespace) -> int:
                 security=settings.security,
                 seed=args.seed,
                 speed=args.speed,
+                then_speed=args.then_speed,
                 days=args.days,
                 duration=args.duration,
                 flush_seconds=settings.feed_flush_ms / 1000,

@@ -225,6 +225,7 @@ def _run_stack(
     env = {"KAFKA_BOOTSTRAP": bootstrap, "PYTHONUNBUFFERED": "1"}
     config = ["--config", args.config] if args.config else []
     sim = ["--seed", str(args.seed), "--speed", str(args.speed)]
+    sim += ["--then-speed", str(args.then_speed)]
     # The gateway first: a subscriber is then never later than the first metrics.
     gateway = Child(
         "gateway",

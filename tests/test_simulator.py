@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -101,3 +102,46 @@ def test_great_rotation_small_caps_lead_mega_cap_tech_lags(universe):
     assert np.mean(iwm_returns) == pytest.approx(0.083, abs=0.035)
     assert np.mean(qqq_returns) == pytest.approx(-0.016, abs=0.035)
     assert min(lead) > 0.04  # small caps lead in every seed
+
+
+def test_the_feed_plays_the_story_at_speed_then_real_time(broker, tmp_path):
+    """A one-day story at a session per second, then real time: within the run the feed
+    sends the whole story and only the few ticks real time makes due after it."""
+    import asyncio
+    import time as clock
+
+    from streams.admin import ensure_topics
+    from streams.feeds.sim import run_feed, story_clock
+
+    text = (Path(__file__).parents[1] / "rotation" / "universe.toml").read_text()
+    head, _, _ = text.partition("[[simulator.regimes]]")
+    config = tmp_path / "story.toml"
+    config.write_text(
+        head
+        + '[[simulator.regimes]]\nname = "story"\ndays = 1\nmarket_pct = 1.0\n'
+        + "size_pct = 5.0\ntech_pct = -2.0\n\n"
+        + '[[simulator.regimes]]\nname = "after"\ndays = 1000\nmarket_pct = 0.0\n'
+        + "size_pct = 0.0\ntech_pct = 0.0\n"
+    )
+    universe = load_universe(config)
+    story = story_clock(universe)
+    assert story == universe.simulator.session_seconds
+
+    duration = 10.0  # the story takes about 1 s of it
+    started = clock.monotonic()
+
+    async def feed() -> int:
+        await ensure_topics(broker, universe.topics)
+        return await run_feed(
+            broker, universe, speed=story, then_speed=1.0, duration=duration, seed=5
+        )
+
+    sent = asyncio.run(feed())
+    wall = clock.monotonic() - started
+    ticks = next(Simulator(universe, 5).sessions(1))
+    assert ticks.ts.size <= sent, "the story was not sent whole"
+    # After the story only what real time made due: at most `wall` trading seconds.
+    second = list(Simulator(universe, 5).sessions(2))[1]
+    due_after = int(np.searchsorted(second.clock, story + wall, side="right"))
+    assert sent <= ticks.ts.size + due_after, (sent, ticks.ts.size, due_after)
+    assert due_after < second.ts.size / 100  # a hundredth of the next session at most

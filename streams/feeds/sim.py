@@ -1,7 +1,11 @@
 """The simulator feed: paces simulated ticks by trading time and produces frames.
 
 Event time runs ``speed`` times faster than the wall clock (nights and weekends are
-skipped). Every ``flush_seconds`` of wall time the ticks that became due are written
+skipped) while the scripted regimes run (every regime but the last, which lasts), and
+``then_speed`` times (real time by default) once they are over: the story plays in
+about a minute, and what follows is a load the embedded broker holds for hours (each
+flush with ticks is a record batch it keeps, see the README's "The embedded broker's
+envelope"). Every ``flush_seconds`` of wall time the ticks that became due are written
 with the one tick producer (:class:`streams.tick_producer.TickProducer`): one
 :class:`TickFrame` per partition (split at ``frame_max_ticks``), to that explicit
 partition, and the feed goes on only once the broker acknowledged them, so the count it
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -51,6 +56,28 @@ def ticks_of(session: SessionTicks, lo: int, hi: int, symbols: list[str]) -> lis
     ]
 
 
+def story_clock(universe: SimulatedMarket) -> float:
+    """Trading seconds of the scripted regimes: every regime but the last."""
+    sim = universe.simulator
+    return sum(regime.days for regime in sim.regimes[:-1]) * float(sim.session_seconds)
+
+
+@dataclass(frozen=True)
+class Pace:
+    """Trading seconds due after some wall seconds: ``speed`` until ``story`` trading
+    seconds, then ``then`` (None: ``speed`` throughout)."""
+
+    speed: float
+    then: float | None
+    story: float
+
+    def due(self, elapsed: float) -> float:
+        fast = elapsed * self.speed
+        if self.then is None or fast <= self.story:
+            return fast
+        return self.story + (elapsed - self.story / self.speed) * self.then
+
+
 async def run_feed(
     bootstrap: str,
     universe: SimulatedMarket,
@@ -59,6 +86,7 @@ async def run_feed(
     security: KafkaSecurity | None = None,
     seed: int = 7,
     speed: float = 11_700.0,
+    then_speed: float | None = None,
     days: int | None = None,
     duration: float | None = None,
     flush_seconds: float = FLUSH_SECONDS,
@@ -66,9 +94,12 @@ async def run_feed(
 ) -> int:
     """Produce simulated ticks until ``days`` sessions or ``duration`` seconds; return ticks sent.
 
-    ``speed`` <= 0 means as fast as possible.
+    ``speed`` <= 0 means as fast as possible (throughout); ``then_speed`` None keeps
+    ``speed`` after the scripted regimes.
     """
     sim = Simulator(universe, seed)
+    pace = Pace(speed, then_speed, story_clock(universe))
+    seconds = universe.simulator.session_seconds
     max_ticks = universe.simulator.frame_max_ticks
     producer = TickProducer(
         bootstrap,
@@ -84,13 +115,15 @@ async def run_feed(
     try:
         for session in sim.sessions(days):
             log.info("session %d (%s): %d ticks", session.day, session.regime, session.ts.size)
+            if speed > 0 and pace.then is not None and session.day * seconds == pace.story:
+                log.info("the scripted regimes are over: %g trading seconds per second", pace.then)
             lo = 0
             while lo < session.ts.size:
                 elapsed = time.monotonic() - started
                 if duration is not None and elapsed >= duration:
                     return sent
                 if speed > 0:
-                    due_clock = elapsed * speed
+                    due_clock = pace.due(elapsed)
                     hi = int(np.searchsorted(session.clock, due_clock, side="right"))
                     if hi == lo:
                         await asyncio.sleep(flush_seconds)
