@@ -9,6 +9,7 @@ into every Fetch request. Bad values are one-line errors naming the variable.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import subprocess
 import sys
@@ -86,6 +87,10 @@ async def test_a_consumer_with_every_stream_buffer_full_resumes_when_one_drains(
     )
     consumer = app.consumer
     assert isinstance(consumer, transport.Consumer)
+    # The ask for records goes through the method whose timeout we cap.
+    from faust.transport.consumer import Consumer as FaustConsumer
+
+    assert "self._getmany(" in inspect.getsource(FaustConsumer._wait_next_records)
     tp = TP("rotation.bars", 0)
     consumer._set_active_tps({tp})
     consumer.on_buffer_full(tp)  # the only partition's buffer is full: nothing to ask for
