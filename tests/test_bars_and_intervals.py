@@ -121,3 +121,44 @@ def test_replay_is_deterministic_and_ids_are_stable(sim_ticks):
     b = run(sim_ticks, partitions=4, chunk=1000, shuffle_parts=False)
     assert [s.id for s in a.signals] == [s.id for s in b.signals]
     assert len({s.id for s in a.signals}) == len(a.signals)
+
+
+def test_bars_handed_over_in_process_equal_the_bars_on_the_wire(sim_ticks):
+    """Stage one's arrays (``apply_local``, what the pipeline and the replay use) give the
+    merged intervals the worker gets from the frames it decodes, field by field."""
+    import numpy as np
+
+    from agents.analytics.interval_bars import STATS
+    from agents.analytics.tick_partition import TickPartition
+    from streams.codec import decode_bar_frame, encode
+
+    universe = load_universe()
+    partition_of = partitioner(4)
+    expected = {partition_of(s) for s in universe.symbols}
+
+    def stage(p: int) -> TickPartition:
+        return TickPartition(p, universe.bar_seconds, universe.allowed_lateness_seconds)
+
+    wire, local = {p: stage(p) for p in expected}, {p: stage(p) for p in expected}
+    merged_wire, merged_local = IntervalMerger(expected), IntervalMerger(expected)
+    out_wire, out_local = [], []
+    for i in range(0, len(sim_ticks), 900):
+        parts: dict[int, list[Tick]] = {}
+        for t in sim_ticks[i : i + 900]:
+            parts.setdefault(partition_of(t.symbol), []).append(t)
+        for p, ticks in sorted(parts.items()):
+            frames, _ = wire[p].apply(ticks, i)
+            for frame in frames:
+                out_wire += merged_wire.add(decode_bar_frame(encode(frame)))
+            pieces, _ = local[p].apply_local(ticks, i)
+            for piece in pieces:
+                out_local += merged_local.add(piece)
+
+    assert len(out_wire) > 100 and [e for e, _ in out_wire] == [e for e, _ in out_local]
+    for (_, a), (_, b) in zip(out_wire, out_local, strict=True):
+        assert a.symbols == b.symbols and a.bar_us == b.bar_us
+        for name in ("open", "high", "low", "close", "volume", "ticks"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+        assert a.stats is not None and b.stats is not None
+        for name in STATS:
+            np.testing.assert_array_equal(a.stats[name], b.stats[name], err_msg=name)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from agents.analytics.local_bars import LocalBars
 from streams.records import Bar, BarFrame, StatsColumns, SymbolStats
 
 Floats = npt.NDArray[np.float64]
@@ -44,7 +45,7 @@ class IntervalBars:
         return len(self.symbols)
 
     @classmethod
-    def gather(cls, end: int, pieces: Sequence[tuple[BarFrame, Ints]]) -> IntervalBars:
+    def gather(cls, end: int, pieces: Sequence[tuple[BarFrame | LocalBars, Ints]]) -> IntervalBars:
         """The bars at ``rows`` of each frame (all ending at ``end``); a symbol sent more
         than once (a retry, or a replay after a restart) counts once, its last copy."""
         names = np.concatenate(
@@ -52,7 +53,7 @@ class IntervalBars:
         )
         last = len(names) - 1 - np.unique(names[::-1], return_index=True)[1]
 
-        def column(values: Sequence[Sequence[Any]], dtype: type) -> Any:
+        def column(values: Sequence[Any], dtype: type) -> Any:
             parts: list[Any] = [
                 np.asarray(v, dtype=dtype)[rows]
                 for v, (_, rows) in zip(values, pieces, strict=True)

@@ -11,9 +11,9 @@ import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-import msgspec
 import numpy as np
 
+from agents.analytics.local_bars import LocalBars
 from agents.analytics.rotation import RotationEngine
 from agents.analytics.tick_columns import TickColumns
 from agents.analytics.tick_partition import TickPartition
@@ -49,7 +49,7 @@ class Pipeline:
         if partition not in self.stages:
             self.stages[partition] = self._stage(partition)
         stage = self.stages[partition]
-        frames, update = stage.apply(ticks, stage.offset + 1)
+        frames, update = stage.apply_local(ticks, stage.offset + 1)
         if len(update.late):
             self.late.extend(update.late.ticks())
         if len(update.duplicates):
@@ -59,13 +59,15 @@ class Pipeline:
 
     def finish(self) -> None:
         """End of input: close the last open bars of every partition and emit them."""
-        frames = [stage.flush() for stage in self.stages.values()]
+        flushed = [stage.flush_local() for stage in self.stages.values()]
         # A partition without ticks must not hold back the others' last interval.
-        end = max(frame.watermark for frame in frames)
-        for frame in frames:
-            self._merge(msgspec.structs.replace(frame, watermark=end))
+        end = max(frames[-1].watermark for frames in flushed)
+        for frames in flushed:
+            for frame in frames[:-1]:
+                self._merge(frame)
+            self._merge(dataclasses.replace(frames[-1], watermark=end))
 
-    def _merge(self, frame: BarFrame) -> None:
+    def _merge(self, frame: BarFrame | LocalBars) -> None:
         for end, bars in self.merger.add(frame):
             snapshots, fired = self.engine.on_interval(end, bars)
             self.snapshots.extend(snapshots)

@@ -10,6 +10,7 @@ the lost one.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from agents.analytics.bars import MICROS, BarUpdate, ClosedBars, PartitionBars
+from agents.analytics.local_bars import LocalBars, StatsArrays
 from agents.analytics.symbol_table import IndicatorColumns, SymbolTable, optional_list
 from agents.analytics.symbols import SymbolParams
 from agents.analytics.tick_columns import TickColumns
@@ -101,11 +103,48 @@ class TickPartition:
         first = self.bars.first_open_offset()
         return self.offset + 1 if first is None else first
 
+    def apply_local(
+        self, ticks: TickColumns | Sequence[Tick], offset: int
+    ) -> tuple[list[LocalBars], BarUpdate]:
+        """:meth:`apply` for a next stage in the same process: the same bars and
+        indicators as arrays, one :class:`LocalBars` per closed interval."""
+        previous = self.bars.watermark
+        update = self.bars.apply(ticks, offset)
+        self.offset = offset
+        if not (update.intervals or update.advanced):
+            return [], update
+        return self._local(update.intervals, previous, update.watermark), update
+
+    def flush_local(self) -> list[LocalBars]:
+        """:meth:`flush` as :class:`LocalBars`."""
+        previous = self.bars.watermark
+        update = self.bars.flush()
+        return self._local(update.intervals, previous, update.watermark)
+
+    def _local(
+        self, intervals: Sequence[ClosedBars], previous: int, watermark: int
+    ) -> list[LocalBars]:
+        """One per interval; only the last carries the new watermark (as :meth:`apply`)."""
+        us = self.bars.interval_us
+        out = [
+            LocalBars.of(self.partition, previous, us, interval, StatsArrays.of(stats))
+            for interval in intervals
+            for stats in [self._indicators(interval)]
+        ]
+        if not out:
+            return [LocalBars.empty(self.partition, watermark, us)]
+        out[-1] = dataclasses.replace(out[-1], watermark=watermark)
+        return out
+
     def _stats(self, interval: ClosedBars) -> StatsColumns:
+        """The indicators of ``interval``'s bars (:meth:`_indicators`) for the wire."""
+        return wire_stats(self._indicators(interval))
+
+    def _indicators(self, interval: ClosedBars) -> IndicatorColumns:
         """Advance the indicators of every symbol with a bar in ``interval``, in one step."""
         if self.table.size < len(self.bars.symbols):
             self.table.grow(len(self.bars.symbols))
-        columns = self.table.on_bars(
+        return self.table.on_bars(
             interval.slot,
             interval.open,
             interval.high,
@@ -113,7 +152,6 @@ class TickPartition:
             interval.close,
             interval.volume,
         )
-        return wire_stats(columns)
 
     def _frame(
         self, pieces: list[tuple[ClosedBars, StatsColumns, int, int]], watermark: int

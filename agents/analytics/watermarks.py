@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from agents.analytics.interval_bars import IntervalBars
+from agents.analytics.local_bars import LocalBars
 from streams.records import BarFrame
 
 Ints = npt.NDArray[np.int64]
@@ -28,7 +29,7 @@ class IntervalMerger:
         self._watermarks: dict[int, int] = {p: -1 for p in partitions}
         if not self._watermarks:
             raise ValueError("IntervalMerger needs at least one expected partition")
-        self._pending: dict[int, list[tuple[BarFrame, Ints]]] = defaultdict(list)
+        self._pending: dict[int, list[tuple[BarFrame | LocalBars, Ints]]] = defaultdict(list)
         self.emitted_through = -1
         self.stale = 0
 
@@ -37,7 +38,7 @@ class IntervalMerger:
         """Event time through which every expected partition is complete."""
         return min(self._watermarks.values())
 
-    def add(self, frame: BarFrame) -> list[tuple[int, IntervalBars]]:
+    def add(self, frame: BarFrame | LocalBars) -> list[tuple[int, IntervalBars]]:
         """Take one partition's frame; return newly complete (end, bars) in time order.
 
         Frames from partitions that are not expected are ignored (their symbols are
