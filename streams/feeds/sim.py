@@ -116,7 +116,7 @@ async def run_feed(
         for session in sim.sessions(days):
             log.info("session %d (%s): %d ticks", session.day, session.regime, session.ts.size)
             if speed > 0 and pace.then is not None and session.day * seconds == pace.story:
-                log.info("the scripted regimes are over: %g trading seconds per second", pace.then)
+                log.info("the scripted regimes are over: %g x real time from here", pace.then)
             lo = 0
             while lo < session.ts.size:
                 elapsed = time.monotonic() - started
