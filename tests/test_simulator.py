@@ -138,10 +138,9 @@ def test_the_feed_plays_the_story_at_speed_then_real_time(broker, tmp_path):
 
     sent = asyncio.run(feed())
     wall = clock.monotonic() - started
-    ticks = next(Simulator(universe, 5).sessions(1))
-    assert ticks.ts.size <= sent, "the story was not sent whole"
+    first, second = Simulator(universe, 5).sessions(2)  # the story's session, the next
+    assert first.ts.size <= sent, "the story was not sent whole"
     # After the story only what real time made due: at most `wall` trading seconds.
-    second = list(Simulator(universe, 5).sessions(2))[1]
     due_after = int(np.searchsorted(second.clock, story + wall, side="right"))
-    assert sent <= ticks.ts.size + due_after, (sent, ticks.ts.size, due_after)
+    assert sent <= first.ts.size + due_after, (sent, first.ts.size, due_after)
     assert due_after < second.ts.size / 100  # a hundredth of the next session at most
