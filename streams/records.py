@@ -345,6 +345,22 @@ class PairStats(msgspec.Struct, frozen=True):
     regime: Annotated[
         str | None, msgspec.Meta(description="Rotation grade held, e.g. into_small_caps:rotation")
     ] = None
+    regime_since: (
+        Annotated[
+            int,
+            msgspec.Meta(ge=0, description="End of the bar the held regime began at, epoch us."),
+        ]
+        | None
+    ) = None
+    regime_rs_change_pct: Annotated[
+        float | None,
+        msgspec.Meta(description="(R_t / R at the regime's first bar - 1) * 100."),
+    ] = None
+    last: Annotated[float | None, msgspec.Meta(description="The numerator's last close.")] = None
+    change_pct: Annotated[
+        float | None,
+        msgspec.Meta(description="The numerator's change since the previous session's close, %."),
+    ] = None
 
 
 class MetricsSnapshot(msgspec.Struct, frozen=True):
@@ -376,6 +392,10 @@ SignalKind = Literal[
     "breadth_divergence",
     "rotation_regime",
 ]
+SignalLevel = Literal["headline", "supporting", "detail"]
+"""How much a signal matters: ``headline`` the rotation regime of a regime pair,
+``supporting`` what backs it (group and sector relative strength, breadth), ``detail``
+single symbols."""
 Direction = Literal["up", "down", "into_small_caps", "into_mega_caps", "broadening", "narrowing"]
 
 
@@ -396,6 +416,7 @@ class Signal(msgspec.Struct, frozen=True):
     ts: EpochMicros
     summary: str
     evidence: dict[str, float | str | None]
+    level: SignalLevel = "supporting"
     schema_version: int = SCHEMA_VERSION
 
 
