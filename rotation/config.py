@@ -124,6 +124,20 @@ def _params(raw: dict[str, Any], section: str, cls: type, root: _Table) -> Any:
         raise where.fail(named[0] if named else None, str(exc)) from None
 
 
+def _symbol_pairs(rs: dict[str, Any], where: _Table) -> bool | tuple[str, ...]:
+    """``[relative_strength] symbol_pairs``: true, false or a list of symbols and groups."""
+    value = rs.get("symbol_pairs", True)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    if not isinstance(value, bool):
+        raise where.fail(
+            "symbol_pairs",
+            f"key 'symbol_pairs' must be true, false or a list of symbols and groups, "
+            f"got {value!r}",
+        )
+    return value
+
+
 def _positive(value: float, key: str, where: _Table) -> None:
     if value <= 0:
         raise where.fail(key, f"key '{key}' must be > 0, got {value!r}")
@@ -184,6 +198,8 @@ def parse_source(source: ConfigSource) -> Universe:
             _get(spec, "beta_tech", float, where, default.beta_tech),
             vol,
             cap,
+            _get(spec, "sector", str, where, default.sector),
+            _get(spec, "beta_sector", float, where, default.beta_sector),
         )
     if not symbols:
         raise root.child("symbols", "[symbols]").fail(None, "needs at least one symbol")
@@ -241,7 +257,7 @@ def parse_source(source: ConfigSource) -> Universe:
         _get(rs, "cooldown_bars", int, where),
         _get(rs, "zscore_bars", int, where, 20),
         _get(rs, "benchmark", str, where, None),
-        _get(rs, "symbol_pairs", bool, where, True),
+        _symbol_pairs(rs, where),
         _get(rs, "group_pairs", bool, where, True),
     )
     if rs_params.zscore_bars < 2:
@@ -276,12 +292,14 @@ def parse_source(source: ConfigSource) -> Universe:
         )
         spec = _table(value, rwhere)
         _known(spec, rwhere, [f.name for f in dataclasses.fields(Regime)])
+        sectors = _get(spec, "sectors_pct", dict, rwhere, {})  # sector -> percent
         regime = Regime(
             _get(spec, "name", str, rwhere),
             _get(spec, "days", int, rwhere),
             _get(spec, "market_pct", float, rwhere),
             _get(spec, "size_pct", float, rwhere),
             _get(spec, "tech_pct", float, rwhere),
+            {k: _get(sectors, k, float, rwhere) for k in sectors},
         )
         _positive(regime.days, "days", rwhere)
         regimes.append(regime)

@@ -65,13 +65,17 @@ class PairSpec:
 
 @dataclass(frozen=True)
 class RelativeStrengthParams:
+    """The ``[relative_strength]`` table. ``symbol_pairs``: true (every symbol gets a
+    pair against the benchmark), false (none), or the symbols and groups whose members
+    get one (names the universe lacks are skipped, so one list serves any universe)."""
+
     sma_bars: int
     change_bars: int
     hysteresis_pct: float
     cooldown_bars: int
     zscore_bars: int = 20
     benchmark: str | None = None
-    symbol_pairs: bool = True
+    symbol_pairs: bool | tuple[str, ...] = True
     group_pairs: bool = True
 
 
@@ -100,6 +104,14 @@ class Universe:
         """The symbols behind a pair leg: a group's members, or the symbol itself."""
         return self.groups.get(name, (name,))
 
+    def pair_symbols(self) -> tuple[str, ...]:
+        """The symbols that get a pair against the benchmark (``symbol_pairs``)."""
+        chosen = self.relative_strength.symbol_pairs
+        if chosen is True or chosen is False:
+            return tuple(self.symbols) if chosen else ()
+        named = [m for name in chosen for m in self.groups.get(name, (name,))]
+        return tuple(dict.fromkeys(m for m in named if m in self.symbols))
+
     def all_pairs(self) -> tuple[PairSpec, ...]:
         """The configured pairs, then each group and each symbol against the benchmark."""
         pairs = list(self.pairs)
@@ -109,8 +121,7 @@ class Universe:
             legs: list[tuple[str, str]] = []
             if self.relative_strength.group_pairs:
                 legs += [(g, "group_vs_benchmark") for g in self.groups]
-            if self.relative_strength.symbol_pairs:
-                legs += [(s, "symbol_vs_benchmark") for s in self.symbols if s != benchmark]
+            legs += [(s, "symbol_vs_benchmark") for s in self.pair_symbols() if s != benchmark]
             for leg, origin in legs:
                 name = f"{leg}/{benchmark}"
                 if name not in taken:
