@@ -205,7 +205,7 @@ def parse_source(source: ConfigSource) -> Universe:
         raise root.child("symbols", "[symbols]").fail(None, "needs at least one symbol")
 
     groups: dict[str, tuple[str, ...]] = {}
-    for name, members in _get(raw, "groups", dict, root).items():
+    for name, members in _get(raw, "groups", dict, root, {}).items():
         where = root.child("groups", "[groups]").child(name, f"[groups] {name}")
         if not isinstance(members, list) or not members:
             raise where.fail(None, "must be a non-empty list of symbols")
@@ -215,7 +215,7 @@ def parse_source(source: ConfigSource) -> Universe:
         groups[name] = tuple(members)
 
     pairs = []
-    for i, value in enumerate(_get(raw, "pairs", list, root)):
+    for i, value in enumerate(_get(raw, "pairs", list, root, [])):
         where = root.child("pairs", "[[pairs]]").child(i, f"[[pairs]] #{i + 1}")
         spec = _table(value, where)
         _known(spec, where, ("name", "numerator", "denominator", "regime", "breadth"))

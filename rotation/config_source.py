@@ -1,8 +1,15 @@
-"""Where the configuration comes from: one TOML file, then environment overrides.
+"""Where the configuration comes from: layered TOML files, then environment overrides.
 
-The file is ``--config`` or ``ROTATION_CONFIG``, else the one shipped in the package
-(``rotation/universe.toml``). Any value of it can then be overridden by an environment
-variable named after its key path:
+Layers, each over the one before:
+
+1. ``rotation/defaults.toml``, shipped: every parameter with its default;
+2. ``rotation/universe.toml``, shipped: the universe (symbols, groups, pairs), unless
+   the user's file brings its own ``[symbols]``;
+3. the user's file, ``--config`` or ``ROTATION_CONFIG`` (if any): only what it changes.
+   Tables merge key by key; ``[symbols]``, ``[groups]``, ``[[pairs]]`` and
+   ``[[simulator.regimes]]`` are data, not parameters, and replace the layer's below
+   whole when given;
+4. environment variables named after a key path:
 
     ROTATION__<TABLE>__<KEY>=<TOML literal>
 
@@ -11,11 +18,11 @@ part indexes an array of tables from 1 (``ROTATION__PAIRS__2__REGIME=true`` is t
 ``regime`` of the second ``[[pairs]]``). The value is read as a TOML literal (``40``,
 ``0.5``, ``true``, ``"SPY"``, ``["IWM", "QQQ"]``, ``{ price = 10.0 }``); text that is
 no TOML literal is taken as a string (``ROTATION__RELATIVE_STRENGTH__BENCHMARK=SPY``).
-A table or key that the file lacks is created.
+A table or key that the files lack is created.
 
-Errors name the file and the line of the offending key (or the environment variable
-that set it), so a user can fix them without reading a traceback. ``tomllib`` keeps
-no positions, so :func:`key_lines` finds each key's line in the text.
+Every key path remembers the file and line (or the variable) that set it, so errors
+and ``rotation config show`` can say where a value came from. ``tomllib`` keeps no
+positions, so :func:`key_lines` finds each key's line in the text.
 """
 
 from __future__ import annotations
@@ -32,6 +39,9 @@ from typing import Any
 from streams.errors import RotationError
 
 DEFAULT_CONFIG_NAME = "universe.toml"
+DEFAULTS_NAME = "defaults.toml"
+REPLACED: tuple[KeyPath, ...] = (("symbols",), ("groups",), ("pairs",), ("simulator", "regimes"))
+"""Tables that are data, not parameters: a layer that gives one replaces it whole."""
 CONFIG_ENV = "ROTATION_CONFIG"
 ENV_PREFIX = "ROTATION__"
 
@@ -52,56 +62,129 @@ class ConfigError(RotationError, ValueError):
 
 
 def default_config_path() -> Path:
+    """The shipped universe (``rotation/universe.toml``)."""
     return Path(str(resources.files("rotation").joinpath(DEFAULT_CONFIG_NAME)))
 
 
+def defaults_path() -> Path:
+    """The shipped parameter defaults (``rotation/defaults.toml``)."""
+    return Path(str(resources.files("rotation").joinpath(DEFAULTS_NAME)))
+
+
 def chosen_path(path: str | os.PathLike[str] | None = None) -> Path:
-    """The file to read: ``path``, else ``ROTATION_CONFIG``, else the shipped default."""
+    """The user's file: ``path``, else ``ROTATION_CONFIG``, else the shipped universe."""
     return Path(path or os.environ.get(CONFIG_ENV) or default_config_path())
 
 
-@dataclass
-class ConfigSource:
-    """The parsed configuration with, for every key path, where its value came from."""
+@dataclass(frozen=True)
+class Layer:
+    """One file of the configuration: its path, text and parsed data."""
 
     path: Path
     text: str
     data: dict[str, Any]
-    lines: dict[KeyPath, int] = field(default_factory=dict)
+
+
+@dataclass
+class ConfigSource:
+    """The merged configuration with, for every key path, where its value came from.
+
+    ``path`` is the topmost file (the user's, else the shipped universe); ``lines``
+    maps a key path to the file and line that set it, ``env`` to the variable.
+    """
+
+    path: Path
+    data: dict[str, Any]
+    lines: dict[KeyPath, tuple[Path, int]] = field(default_factory=dict)
     env: dict[KeyPath, str] = field(default_factory=dict)
+    layers: tuple[Path, ...] = ()
+
+    def _located(self, path: KeyPath) -> tuple[Path, int] | str | None:
+        """The variable, or the file and line, that set ``path`` or its nearest table."""
+        for end in range(len(path), 0, -1):
+            prefix = path[:end]
+            if prefix in self.env:
+                return self.env[prefix]
+            if prefix in self.lines:
+                return self.lines[prefix]
+        return None
 
     def origin(self, path: KeyPath) -> str:
         """``file:LINE`` of ``path`` (or of its nearest enclosing table), or
         ``file, VARIABLE`` when an environment variable set it."""
-        for end in range(len(path), 0, -1):
-            prefix = path[:end]
-            if prefix in self.env:
-                return f"{self.path}, {self.env[prefix]}"
-            if prefix in self.lines:
-                return f"{self.path}:{self.lines[prefix]}"
-        return str(self.path)
+        found = self._located(path)
+        if isinstance(found, str):
+            return f"{self.path}, {found}"
+        return str(self.path) if found is None else f"{found[0]}:{found[1]}"
 
     def error(self, path: KeyPath, message: str) -> ConfigError:
         """A :class:`ConfigError` located at ``path``: ``file:LINE: message``."""
-        return ConfigError(f"{self.origin(path)}: {message}", self.path, self.line_of(path))
+        found = self._located(path)
+        if isinstance(found, tuple):
+            return ConfigError(f"{found[0]}:{found[1]}: {message}", found[0], found[1])
+        return ConfigError(f"{self.origin(path)}: {message}", self.path, None)
 
     def line_of(self, path: KeyPath) -> int | None:
         """The line of ``path`` or of its nearest enclosing table (None if set by env)."""
-        for end in range(len(path), 0, -1):
-            prefix = path[:end]
-            if prefix in self.env:
-                return None
-            if prefix in self.lines:
-                return self.lines[prefix]
-        return None
+        found = self._located(path)
+        return found[1] if isinstance(found, tuple) else None
 
 
 def read_source(
     path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
 ) -> ConfigSource:
-    """Read the configuration file and apply the ``ROTATION__*`` overrides of ``environ``
-    (default: the process environment)."""
+    """Read the layers (see the module docstring) and apply the ``ROTATION__*``
+    overrides of ``environ`` (default: the process environment)."""
     chosen = chosen_path(path)
+    user = read_layer(chosen)
+    layers = [read_layer(defaults_path())]
+    shipped = default_config_path()
+    if "symbols" not in user.data and chosen.resolve() != shipped.resolve():
+        layers.append(read_layer(shipped))
+    layers.append(user)
+    source = ConfigSource(chosen, {}, layers=tuple(layer.path for layer in layers))
+    for layer in layers:
+        merge_layer(source, layer)
+    source.env = apply_env_overrides(
+        source.data, os.environ if environ is None else environ, chosen
+    )
+    return source
+
+
+def merge_layer(source: ConfigSource, layer: Layer) -> None:
+    """Merge ``layer`` over ``source``: tables key by key, :data:`REPLACED` ones whole."""
+
+    def merge(into: dict[str, Any], over: dict[str, Any], at: KeyPath) -> None:
+        for key, value in over.items():
+            path = (*at, key)
+            if isinstance(value, dict) and isinstance(into.get(key), dict):
+                if path in REPLACED:
+                    _forget(source.lines, path)
+                    into[key] = {}
+                merge(into[key], value, path)
+            else:
+                _forget(source.lines, path)
+                into[key] = _copy(value)
+
+    merge(source.data, layer.data, ())
+    source.lines.update((key, (layer.path, line)) for key, line in key_lines(layer.text).items())
+
+
+def _forget(lines: dict[KeyPath, tuple[Path, int]], path: KeyPath) -> None:
+    for key in [key for key in lines if key[: len(path)] == path]:
+        del lines[key]
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def read_layer(chosen: Path) -> Layer:
+    """One configuration file, parsed; :class:`ConfigError` when it cannot be."""
     try:
         text = chosen.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -117,9 +200,7 @@ def read_source(
     except tomllib.TOMLDecodeError as exc:
         message, line = _decode_error(str(chosen), exc)
         raise ConfigError(message, chosen, line) from None
-    source = ConfigSource(chosen, text, data, key_lines(text))
-    source.env = apply_env_overrides(data, os.environ if environ is None else environ, chosen)
-    return source
+    return Layer(chosen, text, data)
 
 
 _POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")

@@ -1,4 +1,4 @@
-"""Looking after a system: ``rotation schemas``, ``deadletter``, ``config check``,
+"""Looking after a system: ``rotation schemas``, ``deadletter``, ``config check|show``,
 ``topics``, ``replay``, ``bench``."""
 
 from __future__ import annotations
@@ -9,10 +9,15 @@ import contextlib
 import logging
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rotation.checkout import benchmarks_module
 from rotation.config import ConfigError, load_universe
 from rotation.running import UsageError, kafka_settings, run_until_signal
+
+if TYPE_CHECKING:
+    from agents.analytics.universe import Universe
+    from rotation.config_source import ConfigSource
 
 log = logging.getLogger("rotation")
 
@@ -59,6 +64,30 @@ def add_operations_commands(
         "--no-env", action="store_true", help="ignore the ROTATION__* environment overrides"
     )
     check.set_defaults(func=cmd_config_check)
+    show = sub.add_parser(
+        "show",
+        help="print the effective configuration and where each value came from",
+        description="Print the configuration the other commands would use, as TOML: the "
+        "shipped defaults, the shipped universe (unless your file has [symbols]), your file "
+        "and the ROTATION__* environment overrides merged, each value with a comment naming "
+        "the file and line, or the variable, that set it.",
+    )
+    show.add_argument(
+        "path",
+        nargs="?",
+        help="your file (default: ROTATION_CONFIG, else only the shipped files)",
+    )
+    show.add_argument(
+        "--no-env", action="store_true", help="ignore the ROTATION__* environment overrides"
+    )
+    show.add_argument(
+        "--table",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="show only this table (repeatable), e.g. --table relative_strength",
+    )
+    show.set_defaults(func=cmd_config_show)
 
     p = add("topics", "List the configured topics, or create them on a broker.", cmd_topics_list)
     sub = p.add_subparsers(dest="action", metavar="ACTION")
@@ -130,20 +159,42 @@ def cmd_deadletter(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_config_check(args: argparse.Namespace) -> int:
+def _checked_source(args: argparse.Namespace, action: str) -> tuple[ConfigSource, Universe] | None:
+    """The configuration ``args`` name, validated; None after printing the error."""
     from rotation.config import parse_source
     from rotation.config_source import read_source
 
     try:
         source = read_source(args.path, environ={} if args.no_env else None)
-        universe = parse_source(source)
+        return source, parse_source(source)
     except ConfigError as exc:
-        print(f"rotation config check: error: {exc}", file=sys.stderr)
+        print(f"rotation config {action}: error: {exc}", file=sys.stderr)
         if exc.path is not None and exc.line is not None:
             with contextlib.suppress(OSError, UnicodeDecodeError, IndexError):
                 text = exc.path.read_text(encoding="utf-8").splitlines()[exc.line - 1]
                 print(f"  {exc.line:>5} | {text}", file=sys.stderr)
+        return None
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    from rotation.config import TABLES
+    from rotation.config_show import render
+
+    unknown = [t for t in args.table if t not in TABLES]
+    if unknown:
+        raise UsageError(f"--table {unknown[0]}: no such table; known: {', '.join(TABLES)}")
+    checked = _checked_source(args, "show")
+    if checked is None:
         return 1
+    sys.stdout.write(render(checked[0], tuple(args.table)))
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    checked = _checked_source(args, "check")
+    if checked is None:
+        return 1
+    source, universe = checked
     derived = len(universe.all_pairs()) - len(universe.pairs)
     benchmark = universe.relative_strength.benchmark
     ticks = universe.ticks

@@ -21,11 +21,15 @@ def test_shipped_default_loads_with_its_pairs():
     assert universe.members("IWM") == ("IWM",)
 
 
+FULL_CONFIG = ROOT / "tests" / "fixtures" / "full_config.toml"
+
+
 def broken(tmp_path, old: str, new: str):
-    text = default_config_path().read_text().replace(old, new, 1)
-    assert old in default_config_path().read_text()
+    """A complete one-file configuration with ``old`` replaced by ``new``."""
+    text = FULL_CONFIG.read_text()
+    assert old in text
     path = tmp_path / "universe.toml"
-    path.write_text(text)
+    path.write_text(text.replace(old, new, 1))
     return path
 
 
@@ -37,7 +41,6 @@ def broken(tmp_path, old: str, new: str):
         ('numerator = "IWM"', 'numerator = "IWMX"', "'IWMX' is neither a symbol nor a group"),
         ('"GRC", "WLDN"', '"GRC", "NOPE"', "unknown symbols ['NOPE']"),
         ("price = 765.72", "price = -1.0", "[symbols.SPY]: key 'price' must be > 0"),
-        ("sma_bars = 52", "", "missing key 'sma_bars'"),
         ("[bars]", "[bars", "not valid TOML"),
     ],
 )

@@ -1,0 +1,183 @@
+"""Configuration layered over the shipped defaults: a user's file holds only what it
+changes, every table and key falls back to the shipped value, and `rotation config show`
+prints the result with where each value came from."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+import tomllib
+
+import pytest
+
+from rotation.config import ConfigError, load_universe
+from rotation.config_source import defaults_path, read_source
+from tests.helpers import ROOT
+
+
+def write(tmp_path, text: str, name: str = "mine.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def same(a, b) -> bool:
+    return dataclasses.replace(a, source="") == dataclasses.replace(b, source="")
+
+
+def test_a_file_with_one_key_changes_that_key_only(tmp_path):
+    shipped = load_universe()
+    mine = load_universe(write(tmp_path, "[relative_strength]\nsma_bars = 40\n"))
+    assert mine.relative_strength.sma_bars == 40
+    assert mine.relative_strength.sma_bars != shipped.relative_strength.sma_bars
+    assert same(
+        dataclasses.replace(
+            mine,
+            relative_strength=dataclasses.replace(
+                mine.relative_strength, sma_bars=shipped.relative_strength.sma_bars
+            ),
+        ),
+        shipped,
+    )
+
+
+def test_an_empty_file_is_the_shipped_configuration(tmp_path):
+    assert same(load_universe(write(tmp_path, "# nothing to change\n")), load_universe())
+
+
+def test_a_file_with_its_own_symbols_brings_its_own_universe(tmp_path):
+    text = """
+[symbols]
+SPY = { price = 500.0 }
+IWM = { price = 200.0 }
+XYZ = { price = 10.0 }
+[groups]
+mine = ["XYZ", "IWM"]
+"""
+    universe = load_universe(write(tmp_path, text))
+    assert list(universe.symbols) == ["SPY", "IWM", "XYZ"]
+    assert universe.groups == {"mine": ("XYZ", "IWM")}
+    assert universe.pairs == ()  # the shipped pairs name symbols this universe lacks
+    assert universe.bar_seconds == load_universe().bar_seconds
+
+
+def test_pairs_given_replace_the_shipped_pairs_and_keep_the_shipped_symbols(tmp_path):
+    text = '[[pairs]]\nname = "IWM/SPY"\nnumerator = "IWM"\ndenominator = "SPY"\n'
+    universe = load_universe(write(tmp_path, text))
+    assert [p.name for p in universe.pairs] == ["IWM/SPY"]
+    assert universe.symbols == load_universe().symbols
+
+
+def test_simulator_regimes_are_replaced_whole_and_other_simulator_keys_kept(tmp_path):
+    text = """
+[simulator]
+tick_interval_seconds = 45.0
+[[simulator.regimes]]
+name = "only"
+days = 5
+market_pct = 1.0
+size_pct = 0.0
+tech_pct = 0.0
+"""
+    universe = load_universe(write(tmp_path, text))
+    shipped = load_universe().simulator
+    assert [r.name for r in universe.simulator.regimes] == ["only"]
+    assert universe.simulator.tick_interval_seconds == 45.0
+    assert universe.simulator.start == shipped.start
+    assert universe.simulator.session_seconds == shipped.session_seconds
+
+
+def test_an_error_names_the_users_file_and_line(tmp_path):
+    path = write(tmp_path, "[rrg]\n\n# the lag\nk = 0\n")
+    with pytest.raises(ConfigError) as info:
+        load_universe(path)
+    assert str(info.value).startswith(f"{path}:4: [rrg]")
+    assert info.value.path == path and info.value.line == 4
+
+
+def test_an_error_in_an_environment_override_over_a_partial_file(tmp_path, monkeypatch):
+    path = write(tmp_path, "[rrg]\nk = 5\n")
+    monkeypatch.setenv("ROTATION__RRG__M", "0")
+    with pytest.raises(ConfigError, match="ROTATION__RRG__M"):
+        load_universe(path)
+
+
+def test_the_shipped_defaults_set_every_parameter():
+    """So that `rotation config show` shows every value with the file it came from."""
+    from rotation.config import TABLES
+
+    data = tomllib.loads(defaults_path().read_text())
+    universe = load_universe()
+    for table, params in (
+        ("symbol", universe.symbol),
+        ("breadth", universe.breadth),
+        ("rrg", universe.rrg),
+        ("signals", universe.signals),
+        ("regime", universe.regime),
+        ("ticks", universe.ticks),
+        ("relative_strength", universe.relative_strength),
+    ):
+        missing = {f.name for f in dataclasses.fields(params)} - set(data[table])
+        assert not missing, f"rotation/defaults.toml [{table}] lacks {sorted(missing)}"
+    assert set(data) <= set(TABLES)
+    assert not {"symbols", "groups", "pairs"} & set(data)
+
+
+# `rotation config show`.
+
+
+def rotation(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rotation.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+    )
+
+
+def test_config_show_names_where_each_value_came_from(tmp_path):
+    path = write(tmp_path, "[relative_strength]\nsma_bars = 40\n")
+    done = rotation("config", "show", str(path), ROTATION__RRG__K="7")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+
+    def line_of(key: str, table: str) -> str:
+        start = lines.index(f"[{table}]")
+        return next(line for line in lines[start:] if line.startswith(f"{key} = "))
+
+    assert line_of("sma_bars", "relative_strength").endswith(f"# {path}:2")
+    assert line_of("k", "rrg").endswith("# ROTATION__RRG__K")
+    defaults = defaults_path().read_text().splitlines()
+    m_line = next(i for i, t in enumerate(defaults, 1) if t.startswith("m = "))
+    assert line_of("m", "rrg").endswith(f"# rotation/defaults.toml:{m_line}")
+    assert "rotation/universe.toml:" in done.stdout
+
+
+def test_config_show_reads_back_as_the_same_configuration(tmp_path):
+    path = write(tmp_path, "[relative_strength]\nsma_bars = 40\n[rrg]\ntail = 5\n")
+    done = rotation("config", "show", str(path), "--no-env")
+    assert done.returncode == 0, done.stderr
+    shown = write(tmp_path, done.stdout, "shown.toml")
+    assert same(load_universe(shown), load_universe(path))
+
+
+def test_config_show_one_table_and_bad_input(tmp_path):
+    done = rotation("config", "show", "--table", "rrg")
+    assert done.returncode == 0
+    assert "[rrg]" in done.stdout and "[bars]" not in done.stdout
+    done = rotation("config", "show", "--table", "nope")
+    assert done.returncode == 2 and "no such table" in done.stderr
+    done = rotation("config", "show", str(write(tmp_path, "[rrg]\nk = 0\n")))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+
+
+def test_read_source_lists_its_layers(tmp_path):
+    path = write(tmp_path, "[rrg]\nk = 5\n")
+    source = read_source(path, environ={})
+    assert [p.name for p in source.layers] == ["defaults.toml", "universe.toml", "mine.toml"]
+    own = write(tmp_path, "[symbols]\nSPY = { price = 1.0 }\n", "own.toml")
+    assert [p.name for p in read_source(own, environ={}).layers] == ["defaults.toml", "own.toml"]
+    assert ROOT.exists()
