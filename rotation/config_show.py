@@ -54,7 +54,9 @@ def _table(
         out += ["", f"[{'.'.join(_key(str(p)) for p in path)}]"]
     nested: list[tuple[str, Any]] = []
     for key, value in table.items():
-        if (isinstance(value, dict) and path != ("symbols",)) or _is_table_array(value):
+        # Inline tables: a symbol's spec, a table inside an array item (sectors_pct).
+        inline = path == ("symbols",) or any(isinstance(p, int) for p in path)
+        if (isinstance(value, dict) and not inline) or _is_table_array(value):
             nested.append((key, value))
         else:
             out.append(_line(source, (*path, key), value, package))
