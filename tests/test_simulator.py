@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from rotation.config import load_universe
-from streams.feeds.simulator import Regime, SimulatorParams, Simulator, SymbolSpec
+from streams.feeds.simulator import Regime, Simulator, SimulatorParams, SymbolSpec
 
 REQUIRED = [
     "SPY",
@@ -169,9 +169,7 @@ def test_own_noise_at_tick_times_has_the_configured_variance():
     """A symbol's own noise is Brownian at its tick times: over two sessions its log
     change has variance 2 x vol^2 / 252 (vol 0.5: std 0.0445), whatever its tick gaps.
     400 symbols estimate it within 20% (the estimate's own error is about 7%)."""
-    symbols = {
-        f"S{i}": SymbolSpec(f"S{i}", beta_market=0.0, vol=0.5, cap=1.0) for i in range(400)
-    }
+    symbols = {f"S{i}": SymbolSpec(f"S{i}", beta_market=0.0, vol=0.5, cap=1.0) for i in range(400)}
     flat = Regime("flat", 10, 0.0, 0.0, 0.0)
     moves = _log_moves(Simulator(market(symbols, flat, interval=600.0), seed=4), 2)
     assert moves.var() == pytest.approx(2 * 0.5**2 / 252, rel=0.2)

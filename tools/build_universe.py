@@ -72,6 +72,7 @@ from pathlib import Path
 
 import pandas as pd
 
+COMMAND = "python tools/build_universe.py --data ../shared/marketdata --out rotation/universe.toml"
 PRICE_DATE = "2025-12-31"
 NASDAQ_100_AS_OF = "2025-12-13"
 MEGA_CAP_TECH = ("AAPL", "MSFT", "NVDA", "GOOGL", "AMZN", "META", "TSLA")
@@ -168,7 +169,7 @@ def read_weights(data: Path, key: str, column: str = "Weight") -> dict[str, floa
     table = pd.read_csv(data / SOURCES[key], dtype=str)
     return {
         ticker(s): float(str(w).rstrip("%").replace(",", ""))
-        for s, w in zip(table["Symbol"], table[column])
+        for s, w in zip(table["Symbol"], table[column], strict=True)
         if str(w) not in ("", "nan")
     }
 
@@ -232,7 +233,9 @@ def archive_closes(data: Path, symbols: set[str], day: str) -> dict[str, float]:
 def provenance(data: Path) -> dict[str, tuple[str, str]]:
     """Source key -> (repository, commit) from the data folder's provenance.tsv."""
     table = pd.read_csv(data / "provenance.tsv", sep="\t", dtype=str)
-    rows = {d: (r, c) for d, r, c in zip(table["dest"], table["repo"], table["commit"])}
+    rows = {
+        d: (r, c) for d, r, c in zip(table["dest"], table["repo"], table["commit"], strict=True)
+    }
     out = {}
     for key, path in SOURCES.items():
         row = rows.get(PROVENANCE_KEY.get(key, path))
@@ -325,7 +328,9 @@ def build(data: Path) -> tuple[str, dict[str, object]]:
     later = {s: round(listed[s], 2) for s in symbols if s not in prices and s in listed}
     prices.update(later)
     fallback = [s for s in symbols if s not in prices]
-    cap = caps(symbols, read_weights(data, "sp_500_weights"), read_weights(data, "nasdaq_100_weights"))
+    cap = caps(
+        symbols, read_weights(data, "sp_500_weights"), read_weights(data, "nasdaq_100_weights")
+    )
     large, ndx_set, small_set = set(sp_500) | set(ndx), set(ndx), set(small)
 
     lines = [header(data, groups, sorted(later), fallback, len(symbols)), "[symbols]"]
@@ -399,9 +404,10 @@ def header(
         "# The default universe of `rotation`: symbols, groups and pairs. GENERATED: do not",
         "# edit by hand; rebuild with",
         "#",
-        "#     python tools/build_universe.py --data ../shared/marketdata --out rotation/universe.toml",
+        f"#     {COMMAND}",
         "#",
-        f"# Built {date.today().isoformat()}; {count} symbols. Sources (repository @ commit, path):",
+        f"# Built {date.today().isoformat()}; {count} symbols. "
+        "Sources (repository @ commit, path):",
     ]
     for key, path in SOURCES.items():
         repo, commit = rows[key]

@@ -123,6 +123,7 @@ class Simulator:
         self._idio_vol = np.array([s.vol for s in specs], dtype=float)
         self._log_price = np.log(np.array([s.price for s in specs], dtype=float))
         self._rng = np.random.Generator(np.random.PCG64(seed))
+
     def regime_on(self, day: int) -> Regime:
         """The regime in force on trading day ``day`` (0-based); the last one lasts."""
         regimes = self.universe.simulator.regimes
@@ -161,9 +162,9 @@ class Simulator:
         np.cumsum(steps_all, axis=0, out=paths[1:])
         return paths[:, :3], paths[:, 3:]
 
-    def _idio(self, symbol: np.ndarray, offset_s: np.ndarray, seconds: int) -> tuple[
-        np.ndarray, np.ndarray
-    ]:
+    def _idio(
+        self, symbol: np.ndarray, offset_s: np.ndarray, seconds: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Each symbol's own log-price noise at its ticks and at the session close.
 
         ``symbol`` and ``offset_s`` are sorted by symbol, then time. Increments are
@@ -224,9 +225,7 @@ class Simulator:
             close = self._betas @ factors[-1] + idio_close
             if self.sectors:
                 has_all = self._sector >= 0
-                close[has_all] += (
-                    self._beta_sector[has_all] * sectors[-1, self._sector[has_all]]
-                )
+                close[has_all] += self._beta_sector[has_all] * sectors[-1, self._sector[has_all]]
             self._log_price = self._log_price + close
 
             order = np.argsort(offset_us, kind="stable")
