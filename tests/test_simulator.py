@@ -235,3 +235,35 @@ def test_the_feed_plays_the_story_at_speed_then_real_time(broker, tmp_path):
     due_after = int(np.searchsorted(second.clock, story + wall, side="right"))
     assert sent <= first.ts.size + due_after, (sent, first.ts.size, due_after)
     assert due_after < second.ts.size / 100  # a hundredth of the next session at most
+
+
+def test_the_feeds_columnar_frames_hold_the_same_ticks_as_tick_records(universe):
+    """The feed encodes a session's arrays straight into columnar frames; decoded, they
+    are the ticks (symbol, time, price, size, bid, ask, partition) that the frames of
+    one Tick record each hold, in the same order."""
+    import msgspec
+
+    from streams.codec import frames_for
+    from streams.feeds.sim import frames_of, ticks_of
+    from streams.records import ColumnarTickFrame
+    from streams.tick_producer import partitioner
+
+    sim = Simulator(universe, seed=3)
+    session = next(sim.sessions(1))
+    partition_of = partitioner(4)
+    partition = np.array([partition_of(s) for s in sim.symbols])
+
+    def rows(frames):
+        out = []
+        for p, data in frames:
+            f = msgspec.json.decode(data, type=ColumnarTickFrame)
+            columns = zip(f.symbol, f.ts, f.price, f.size, f.bid, f.ask, strict=True)
+            out += [(p, f.symbols[i], *rest, f.source) for i, *rest in columns]
+        return out
+
+    for lo, hi in ((0, 4000), (1000, 9000), (session.ts.size - 3000, session.ts.size)):
+        ticks = ticks_of(session, lo, hi, sim.symbols)
+        expected = rows(frames_for(ticks, 500, {t.symbol: partition_of(t.symbol) for t in ticks}))
+        frames = frames_of(session, lo, hi, sim.symbols, partition, 500)
+        assert all(len(msgspec.json.decode(d)["ts"]) <= 500 for _, d in frames)
+        assert rows(frames) == expected

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from streams.broker_watch import BrokerWatch
+from streams.codec import encode
 from streams.feeds.simulator import SessionTicks, SimulatedMarket, Simulator
 from streams.kafka import KafkaSecurity
-from streams.records import Tick
-from streams.tick_producer import TickProducer
+from streams.records import ColumnarTickFrame, Tick
+from streams.tick_producer import TickProducer, ticks_between
 from streams.topics import DEFAULT_TOPICS, TopicSpec
 
 log = logging.getLogger("rotation.feed")
@@ -54,6 +55,44 @@ def ticks_of(session: SessionTicks, lo: int, hi: int, symbols: list[str]) -> lis
             strict=True,
         )
     ]
+
+
+def frames_of(
+    session: SessionTicks,
+    lo: int,
+    hi: int,
+    symbols: list[str],
+    partition: np.ndarray,
+    max_ticks: int,
+) -> list[tuple[int, bytes]]:
+    """Ticks ``lo:hi`` of a session as encoded columnar frames, (partition, bytes) in
+    partition order, event-time order kept, at most ``max_ticks`` a frame; the same
+    ticks as :func:`ticks_of`, built from the session's arrays without a :class:`Tick`
+    each. ``partition`` is the partition of each symbol index."""
+    index = session.symbol[lo:hi]
+    price = session.price[lo:hi]
+    parts = partition[index]
+    out: list[tuple[int, bytes]] = []
+    for p in np.unique(parts).tolist():
+        (rows,) = np.nonzero(parts == p)
+        for start in range(0, rows.size, max_ticks):
+            chunk = rows[start : start + max_ticks]
+            codes, local = np.unique(index[chunk], return_inverse=True)
+            px = price[chunk]
+            bid = np.round(px - 0.01, 2).tolist()
+            frame = ColumnarTickFrame(
+                v=2,
+                symbols=[symbols[c] for c in codes.tolist()],
+                symbol=local.tolist(),
+                ts=session.ts[lo:hi][chunk].tolist(),
+                price=px.tolist(),
+                size=session.size[lo:hi][chunk].tolist(),
+                bid=[b if x > 0.02 else None for b, x in zip(bid, px.tolist(), strict=True)],
+                ask=np.round(px + 0.01, 2).tolist(),
+                source="sim",
+            )
+            out.append((p, encode(frame)))
+    return out
 
 
 def story_clock(universe: SimulatedMarket) -> float:
@@ -110,6 +149,7 @@ async def run_feed(
     )
     await producer.start()
     watch = asyncio.create_task(BrokerWatch(bootstrap, "feed", security).run())
+    partition = np.array([producer.partition_of(s) for s in sim.symbols], dtype=np.int64)
     sent = 0
     started = time.monotonic()
     try:
@@ -130,7 +170,9 @@ async def run_feed(
                         continue
                 else:
                     hi = min(lo + max_ticks * ticks_topic.partitions, session.ts.size)
-                await producer.send(ticks_of(session, lo, hi, sim.symbols))
+                frames = frames_of(session, lo, hi, sim.symbols, partition, max_ticks)
+                what = ticks_between(hi - lo, int(session.ts[lo]), int(session.ts[hi - 1]))
+                await producer.send_frames(frames, hi - lo, what)
                 sent += hi - lo
                 lo = hi
                 await asyncio.sleep(flush_seconds if speed > 0 else 0)
