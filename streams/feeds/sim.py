@@ -5,9 +5,10 @@ skipped) while the scripted regimes run (every regime but the last, which lasts)
 ``then_speed`` times (real time by default) once they are over: the story plays in
 about a minute, and what follows is a load the embedded broker holds for hours (each
 flush with ticks is a record batch it keeps, see the README's "The embedded broker's
-envelope"). Every ``flush_seconds`` of wall time the ticks that became due are written
-with the one tick producer (:class:`streams.tick_producer.TickProducer`): one
-:class:`TickFrame` per partition (split at ``frame_max_ticks``), to that explicit
+envelope"). Every ``flush_seconds`` of wall time (``THEN_FLUSH_SECONDS`` once the
+story is over) the ticks that became due are written with the one tick producer
+(:class:`streams.tick_producer.TickProducer`): one :class:`ColumnarTickFrame` per
+partition (split at ``frame_max_ticks``, encoded from the session's arrays), to that explicit
 partition, and the feed goes on only once the broker acknowledged them, so the count it
 reports is the count written.
 """
@@ -32,6 +33,10 @@ from streams.topics import DEFAULT_TOPICS, TopicSpec
 log = logging.getLogger("rotation.feed")
 
 FLUSH_SECONDS = 0.05  # ROTATION_FEED_FLUSH_MS: one batch per partition per flush
+# Once the story is over (real time): ticks of thousands of symbols are due every few
+# ms; gathering a second of them keeps the broker's batches (its cost) as few as a
+# small universe made, and a second is nothing against 15-minute bars.
+THEN_FLUSH_SECONDS = 1.0
 
 
 def ticks_of(session: SessionTicks, lo: int, hi: int, symbols: list[str]) -> list[Tick]:
@@ -158,15 +163,18 @@ async def run_feed(
             if speed > 0 and pace.then is not None and session.day * seconds == pace.story:
                 log.info("the scripted regimes are over: %g x real time from here", pace.then)
             lo = 0
+            wait = flush_seconds
             while lo < session.ts.size:
                 elapsed = time.monotonic() - started
                 if duration is not None and elapsed >= duration:
                     return sent
                 if speed > 0:
                     due_clock = pace.due(elapsed)
+                    if pace.then is not None and due_clock > pace.story:
+                        wait = max(flush_seconds, THEN_FLUSH_SECONDS)
                     hi = int(np.searchsorted(session.clock, due_clock, side="right"))
                     if hi == lo:
-                        await asyncio.sleep(flush_seconds)
+                        await asyncio.sleep(wait)
                         continue
                 else:
                     hi = min(lo + max_ticks * ticks_topic.partitions, session.ts.size)
@@ -175,7 +183,7 @@ async def run_feed(
                 await producer.send_frames(frames, hi - lo, what)
                 sent += hi - lo
                 lo = hi
-                await asyncio.sleep(flush_seconds if speed > 0 else 0)
+                await asyncio.sleep(wait if speed > 0 else 0)
         return sent
     finally:
         watch.cancel()
