@@ -44,6 +44,11 @@ def broken(tmp_path, old: str, new: str):
         ('"GRC", "WLDN"', '"GRC", "NOPE"', "unknown symbols ['NOPE']"),
         ("price = 765.72", "price = -1.0", "[symbols.SPY]: key 'price' must be > 0"),
         ("[bars]", "[bars", "not valid TOML"),
+        ("symbol_pairs = true", "symbol_pairs = 3", "'symbol_pairs' must be true, false or a list"),
+        ("symbol_pairs = true", 'symbol_pairs = ["AAPL", 1]', "or a list of symbols and groups"),
+        ("tech_pct = 2.5", 'tech_pct = 2.5\nsectors_pct = { tech = "up" }', "'tech' must be float"),
+        ("tech_pct = 2.5", "tech_pct = 2.5\nsectors_pct = 4.0", "'sectors_pct' must be a table"),
+        ("vol = 0.03 }", "vol = 0.03, sector = 1 }", "key 'sector' must be str"),
     ],
 )
 def test_bad_values_name_the_key(tmp_path, old, new, message):
@@ -51,6 +56,16 @@ def test_bad_values_name_the_key(tmp_path, old, new, message):
         load_universe(broken(tmp_path, old, new))
     assert message in str(info.value)
     assert str(tmp_path) in str(info.value)
+
+
+def test_symbol_pairs_takes_symbols_and_groups_and_skips_names_it_lacks(tmp_path):
+    path = broken(
+        tmp_path, "symbol_pairs = true", 'symbol_pairs = ["mega_cap_tech", "GRC", "NOT_HERE"]'
+    )
+    universe = load_universe(path)
+    symbol_pairs = [p.name for p in universe.all_pairs() if p.origin == "symbol_vs_benchmark"]
+    expected = [*universe.groups["mega_cap_tech"], "GRC"]
+    assert symbol_pairs == [f"{s}/SPY" for s in expected]
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
