@@ -17,10 +17,13 @@ from monitor.widgets import (
     SignalLog,
     StatusLine,
 )
+from rotation.config import load_universe
 from rotation.up import Child
 from streams.probe import free_port
 from tests.helpers import wait_for_port
 
+GROUPS = set(load_universe().groups)  # the shipped universe's, each with its breadth row
+CONFIGURED = {p.name for p in load_universe().pairs}
 WAIT = 120.0  # seconds: generous for a loaded 2-core machine; a guard, nothing is timed
 
 
@@ -40,7 +43,14 @@ async def test_monitor_shows_a_received_signal(system):
         graph = app.query_one(RotationGraph)
         await until(
             pilot,
-            lambda: log.row_count and rs.row_count >= 5 and breadth.row_count == 2 and graph.points,
+            lambda: (
+                log.row_count
+                and rs.row_count >= 5
+                # a group index needs a bar of every member: it comes last
+                and "small_caps/mega_cap_tech" in [key.value for key in rs.rows]
+                and breadth.row_count == len(GROUPS)
+                and graph.points
+            ),
             "signals, pairs, groups and the rotation graph",
         )
         app.redraw()  # the state may have moved on since the last redraw; now they agree
@@ -50,11 +60,13 @@ async def test_monitor_shows_a_received_signal(system):
         assert newest.subject.split(":", 1)[1][:10] in row[2].plain
         assert app.state.newest_signals(app.signal_filter, limit=1)[0].id == newest.id
         shown_pairs = [key.value for key in rs.rows]
-        assert shown_pairs[:3] == ["IWM/QQQ", "small_caps/mega_cap_tech", "RSP/SPY"]
+        configured = [name for name in shown_pairs if name in CONFIGURED]
+        assert shown_pairs[: len(configured)] == configured  # configured pairs come first
+        assert {"IWM/QQQ", "small_caps/mega_cap_tech", "RSP/SPY"} <= set(configured)
         rs_cell = rs.get_row("IWM/QQQ")[1].plain
         assert float(rs_cell) > 0
-        assert {key.value for key in breadth.rows} == {"small_caps", "mega_cap_tech"}
-        assert {p.label for p in graph.points} <= {*shown_pairs, "small_caps", "mega_cap_tech"}
+        assert {key.value for key in breadth.rows} == GROUPS
+        assert {p.label for p in graph.points} <= {*shown_pairs, *GROUPS}
         status = app.query_one(StatusLine).plain
         assert status.startswith("● live │ ") and " ticks/s │ " in status
         await pilot.press("q")
