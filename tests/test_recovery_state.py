@@ -33,7 +33,9 @@ from tests.helpers import session_ticks
 
 UNIVERSE = load_universe()
 PARTITION_OF = partitioner(UNIVERSE.topics.ticks.partitions)
-SEED, DAYS, BLOCK_TICKS = 5, 5, 300
+# BLOCK_TICKS: about half a bar of the shipped universe's ticks, so a bar closes every
+# few tick messages of a partition (the crash window below is 5 messages).
+SEED, DAYS, BLOCK_TICKS = 5, 5, 4000
 UNDECODABLE = b"not a bar frame"
 
 
