@@ -96,7 +96,9 @@ def test_pairs_named_in_the_issue_exist(universe):
     pairs = {p.name: p for p in universe.pairs}
     for name in ("IWM/QQQ", "small_caps/mega_cap_tech"):
         assert pairs[name].regime, name
-        assert pairs[name].breadth == ("small_caps", "mega_cap_tech")
+    # Each side is confirmed by the breadth of what it holds: QQQ holds the Nasdaq-100.
+    assert pairs["IWM/QQQ"].breadth == ("small_caps", "nasdaq_100")
+    assert pairs["small_caps/mega_cap_tech"].breadth == ("small_caps", "mega_cap_tech")
     assert (pairs["RSP/SPY"].numerator, pairs["RSP/SPY"].denominator) == ("RSP", "SPY")
     for etf in SECTOR_ETFS:
         pair = pairs[f"{etf}/SPY"]

@@ -52,9 +52,9 @@ Per symbol:
   ``financials``) with ``beta_sector`` 1.0. ETFs carry the loadings of what they hold
   and ``vol`` 0.03 (their own noise is small: they are diversified).
 
-Pairs: IWM/QQQ and small_caps/mega_cap_tech with the rotation-regime detector (the
-breadth of ``small_caps`` confirms the small-cap side, that of ``mega_cap_tech`` the
-other), RSP/SPY (equal against cap weight: breadth of the large caps), and each
+Pairs: IWM/QQQ and small_caps/mega_cap_tech with the rotation-regime detector, each
+side confirmed by the breadth of what it holds (IWM: ``small_caps``, QQQ:
+``nasdaq_100``; the groups themselves for small_caps/mega_cap_tech), RSP/SPY (equal against cap weight: breadth of the large caps), and each
 sector ETF against SPY (the sector Relative Rotation Graph). Each group against SPY
 comes from ``[relative_strength] group_pairs``.
 """
@@ -384,7 +384,7 @@ def pairs_text() -> str:
         "# is its equal-weight index). Signals of kind rotation_regime read the numerator as\n"
         "# the small-cap side; `breadth` names the groups whose breadth confirms each side.",
         '[[pairs]]\nname = "IWM/QQQ"\nnumerator = "IWM"\ndenominator = "QQQ"\nregime = true\n'
-        'breadth = ["small_caps", "mega_cap_tech"]',
+        'breadth = ["small_caps", "nasdaq_100"]',
         '[[pairs]]\nname = "small_caps/mega_cap_tech"\nnumerator = "small_caps"\n'
         'denominator = "mega_cap_tech"\nregime = true\nbreadth = ["small_caps", "mega_cap_tech"]',
         '[[pairs]]\nname = "RSP/SPY"\nnumerator = "RSP"\ndenominator = "SPY"',
