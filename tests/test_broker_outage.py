@@ -19,13 +19,17 @@ from tests.tcp_proxy import Proxy
 OUTAGE_S = 8.0
 
 
-async def metrics_times(url: str, count: int, timeout: float = 120.0) -> list[int]:
-    """Event times of ``count`` live metrics messages (after the snapshot)."""
+async def metrics_times(
+    url: str, count: int, timeout: float = 120.0, newer_than: int | None = None
+) -> list[int]:
+    """Event times of ``count`` live metrics messages (after the snapshot), or with
+    ``newer_than``, of those up to the first one later than it (a bar of the shipped
+    universe publishes dozens of metrics messages with one event time)."""
     stamps: list[int] = []
     async with connect(url) as ws:
         await ws.send(json.dumps({"op": "subscribe", "channels": ["metrics"]}))
         deadline = time.monotonic() + timeout
-        while len(stamps) < count:
+        while len(stamps) < count or (newer_than is not None and max(stamps) <= newer_than):
             assert time.monotonic() < deadline, f"only {len(stamps)} metrics arrived"
             message = json.loads(await asyncio.wait_for(ws.recv(), timeout))
             if message.get("type") == "metrics":
@@ -68,7 +72,7 @@ def test_everything_reconnects_after_a_broker_outage(tmp_path):
                     assert all(c.failed() is None for c in children), [c.failed() for c in children]
                     time.sleep(0.2)
                 proxy.restore()
-                after = asyncio.run(metrics_times(url, 30))
+                after = asyncio.run(metrics_times(url, 30, newer_than=max(before)))
                 assert max(after) > max(before)  # event time moves on after the outage
                 # The broker watch probes every 2 s: wait for its "back" line.
                 wait_until(

@@ -85,6 +85,7 @@ hysteresis_pct = {RS_HYSTERESIS_PCT}
 cooldown_bars = {RS_COOLDOWN_BARS}
 zscore_bars = {RS_ZSCORE_BARS}
 benchmark = "{BENCHMARK}"
+symbol_pairs = true  # every symbol against the benchmark (the shipped default is a list)
 
 [symbol]
 sma_bars = {SYMBOL_PARAMS.sma_bars}
