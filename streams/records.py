@@ -297,6 +297,13 @@ class GroupStats(msgspec.Struct, frozen=True):
     zweig_thrust: bool
     equal_weight_index: float | None
     cap_weight_index: float | None
+    index_members: Annotated[
+        int | None,
+        msgspec.Meta(
+            description="Members in the indices: each joins at its first close, so fewer "
+            "than `members` says some have not traded yet (late listings)."
+        ),
+    ] = None
 
 
 Quadrant = Literal["leading", "weakening", "lagging", "improving"]
