@@ -531,9 +531,10 @@ def test_each_rule_configures_itself_from_the_configuration():
         "rs_crossover": universe.relative_strength.sma_bars,
         "rs_breakout": universe.relative_strength.zscore_bars,
         "rrg_quadrant": universe.rrg.m,
-        "breadth_thrust": universe.breadth.zweig_window,
+        "breadth_thrust": max(universe.breadth.zweig_window, universe.breadth.zweig_span),
         "breadth_divergence": universe.signals.divergence_lookback_bars,
         "rotation_regime": universe.regime.long_bars,
+        "group_crossovers": universe.signals.breadth_crossover_bars,
     }
     assert rules["rs_crossover"].subject == f"pair:{regime_pair.name}"
     assert rules["breadth_thrust"].subject == f"group:{group}"
@@ -557,4 +558,5 @@ def test_the_engine_finds_every_rule_module_without_a_table():
         "breadth_thrust",
         "breadth_divergence",
         "rotation_regime",
+        "group_crossovers",
     ]
