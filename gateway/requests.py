@@ -88,6 +88,8 @@ def _subscribe_problem(request: Subscribe) -> str | None:
         return None
     if flt.min_score is not None and "metrics" in families:
         return "min_score applies to signal channels only; subscribe to metrics separately"
+    if flt.levels is not None and "metrics" in families:
+        return "levels applies to signal channels only; subscribe to metrics separately"
     if flt.kinds:
         for family in families:
             allowed = SIGNAL_KINDS if family == "signals" else METRICS_KINDS

@@ -452,7 +452,10 @@ def test_reset_makes_every_rule_behave_as_a_new_one():
             [(z,) for z in [3.5, 0.5, 3.2, -3.4, 0.2]],
         ),
         (lambda: RrgQuadrantChange("IWM", 1), [LEADING, WEAKENING, LAGGING, IMPROVING, LEADING]),
-        (lambda: BreadthThrust("g", 2, window_bars=1), [(t, 0.7) for t in [False, True, False, True, True]]),
+        (
+            lambda: BreadthThrust("g", 2, window_bars=1),
+            [(t, 0.7) for t in [False, True, False, True, True]],
+        ),
         (
             lambda: BreadthDivergence("g", 3, 0),
             list(zip(rally(8), [1.0, 2.0, 3.0, 2.5, 2.0, 1.5, 1.0, 0.5], strict=True)),
