@@ -297,6 +297,7 @@ SERVER_MESSAGES = (
 CLIENT_MESSAGES = (Subscribe, Unsubscribe, Auth, Ping)
 DATA_MESSAGES = (SignalMessage, MetricsMessage)
 SIGNAL_KINDS: tuple[str, ...] = get_args(SignalKind)
+SIGNAL_LEVELS: tuple[str, ...] = get_args(SignalLevel)
 ServerMessage = (
     Welcome
     | Authenticated

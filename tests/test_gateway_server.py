@@ -577,7 +577,7 @@ async def test_auth_failures_get_unauthorized_and_close_1008(kafka, first, why):
         (
             '{"op": "subscribe", "channels": ["signals"], "filter": {"levels": ["top"]}}',
             "bad_request",
-            "`$.filter.levels[0]`",
+            "`$.filter.levels[0]`; levels are ['headline', 'supporting', 'detail']",
         ),
         (
             '{"op": "subscribe", "channels": ["metrics"], "filter": {"levels": ["headline"]}}',
