@@ -83,9 +83,10 @@ def test_every_earlier_rotation_call_is_still_made_and_no_new_one(signals):
     calls = [(day, side) for day, side, _ in signal_budget.rotation_calls(signals)]
     assert calls, "the replay should call rotations"
     for day, side in calls:  # no new call: each is one of the earlier ones, within days
-        assert any(
-            s == side and abs(days_between(d, day)) <= FEW_DAYS for d, s in CALLED_BEFORE
-        ), (day, side)
+        assert any(s == side and abs(days_between(d, day)) <= FEW_DAYS for d, s in CALLED_BEFORE), (
+            day,
+            side,
+        )
     for day, side in CALLED_BEFORE:  # each earlier call: made again, or the same regime
         assert any(
             s == side and -REPEAT_DAYS <= days_between(day, d) <= FEW_DAYS for d, s in calls
