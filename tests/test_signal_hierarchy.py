@@ -12,6 +12,7 @@ from agents.analytics.pipeline import Pipeline
 from agents.analytics.rules.group_crossovers import GroupCrossoverParams, GroupCrossovers
 from agents.analytics.rules.levels import level_of
 from agents.analytics.rules.scores import scaled
+from agents.analytics.session_change import SessionChange
 from agents.analytics.universe import PairSpec, Universe
 from rotation.config import load_universe
 from streams.feeds.simulator import Simulator
@@ -147,3 +148,26 @@ def test_group_crossovers_counts_members_by_their_latest_crossover_and_cools_dow
     assert fired.evidence["symbols"] == "B,C,D" and fired.score == 50.0
     restored = GroupCrossovers.from_state(rule.to_state())
     assert restored.to_state() == rule.to_state()
+
+
+def test_session_change_on_daily_bars_is_against_the_previous_bar():
+    day = 86_400 * 1_000_000
+    change = SessionChange(86_400)
+    change.update(1 * day, {"IWM": 200.0})
+    assert change.change_pct("IWM") is None  # no previous close yet
+    change.update(2 * day, {"IWM": 210.0})
+    assert change.change_pct("IWM") == pytest.approx(5.0)
+    change.update(5 * day, {"IWM": 199.5})  # after a weekend: still the previous bar
+    assert change.change_pct("IWM") == pytest.approx(-5.0)
+
+
+def test_session_change_on_intraday_bars_is_against_the_close_before_the_gap():
+    bar = 900 * 1_000_000
+    change = SessionChange(900)
+    for i, close in enumerate([100.0, 101.0, 102.0]):
+        change.update((i + 1) * bar, {"IWM": close})
+    assert change.change_pct("IWM") is None  # no session break seen yet
+    overnight = 3 * bar + 70 * bar
+    change.update(overnight, {"IWM": 104.04})
+    change.update(overnight + bar, {"IWM": 99.96})
+    assert change.change_pct("IWM") == pytest.approx(-2.0)  # against 102, not 104.04
