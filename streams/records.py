@@ -398,6 +398,7 @@ SignalKind = Literal[
     "breadth_thrust",
     "breadth_divergence",
     "rotation_regime",
+    "group_crossovers",
 ]
 SignalLevel = Literal["headline", "supporting", "detail"]
 """How much a signal matters: ``headline`` the rotation regime of a regime pair,
@@ -417,7 +418,14 @@ class Signal(msgspec.Struct, frozen=True):
     kind: SignalKind
     subject: str
     direction: Direction
-    score: Annotated[float, msgspec.Meta(ge=0, description="Strength, 0 = marginal.")]
+    score: Annotated[
+        float,
+        msgspec.Meta(
+            ge=0,
+            description="Strength on one scale for every kind: 50 = the rule's threshold "
+            "just met, 100 = a very strong case (docs/signals.md).",
+        ),
+    ]
     window_start: EpochMicros
     window_end: EpochMicros
     ts: EpochMicros

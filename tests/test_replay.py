@@ -45,6 +45,9 @@ change_bars = 5
 hysteresis_pct = 0.5
 cooldown_bars = 3
 
+[signals]
+min_score = 0.0          # every crossover, those just clear of the band too
+
 [groups]
 
 [[pairs]]

@@ -99,6 +99,40 @@ def test_other_service_reads_valid_signals_with_confluent_kafka(system):
         assert document["subject"].startswith(("pair:", "group:"))
 
 
+def test_signals_carry_level_and_kind_headers_a_consumer_filters_on(system):
+    """librdkafka reads the ``level`` and ``kind`` headers the worker (aiokafka) sets,
+    and selecting by header alone picks the same signals as decoding every value."""
+    consumer = confluent_consumer(
+        system.bootstrap, DEFAULT_TOPICS.signals.name, DEFAULT_TOPICS.signals.partitions
+    )
+    messages = []
+    deadline = time.monotonic() + WAIT
+    try:
+        while len(messages) < 20:
+            message = consumer.poll(0.5)
+            if message is None:
+                if messages:
+                    break  # the topic is read to its end for now
+                assert time.monotonic() < deadline, "no signal on the topic"
+                continue
+            assert message.error() is None, message.error()
+            messages.append(message)
+    finally:
+        consumer.close()
+    for message in messages:
+        headers = dict(message.headers() or [])
+        document = json.loads(message.value())
+        assert headers["level"] == document["level"].encode()
+        assert headers["kind"] == document["kind"].encode()
+        assert message.key() == document["subject"].encode()
+    for level in ("headline", "supporting", "detail"):
+        by_header = [
+            m.value() for m in messages if dict(m.headers() or [])["level"] == level.encode()
+        ]
+        by_value = [m.value() for m in messages if json.loads(m.value())["level"] == level]
+        assert by_header == by_value
+
+
 async def first_metrics(url: str) -> None:
     async with connect(url) as ws:
         await ws.send(json.dumps({"op": "subscribe", "channels": ["metrics"]}))
