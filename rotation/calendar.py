@@ -46,7 +46,7 @@ def _calendar_sessions(code: str, last_year: int) -> Sessions:
         raise UnknownExchange(
             f"'{code}' is no exchange_calendars code: use a market identifier code such as "
             f"XNYS, XNAS, XLON or XTKS (python -c 'import exchange_calendars as x; "
-            f"print(x.get_calendar_names())' lists them), or \"24/7\" for no calendar"
+            f'print(x.get_calendar_names())\' lists them), or "24/7" for no calendar'
         )
     calendar = xcals.get_calendar(code, start=FIRST_SESSION, end=f"{last_year}-12-31")
     schedule = calendar.schedule

@@ -23,6 +23,7 @@ from agents.analytics.rules.rotation_regime import RegimeParams
 from agents.analytics.symbols import SymbolParams
 from agents.analytics.tick_checks import TickRules
 from agents.analytics.universe import PairSpec, RelativeStrengthParams, SignalParams, Universe
+from rotation.calendar import DEFAULT_EXCHANGE, UnknownExchange, sessions_for
 from rotation.config_source import (
     DEFAULT_CONFIG_NAME,
     ConfigError,
@@ -31,7 +32,6 @@ from rotation.config_source import (
     default_config_path,
     read_source,
 )
-from rotation.calendar import DEFAULT_EXCHANGE, UnknownExchange, sessions_for
 from rotation.config_topics import topics_from
 from streams.feeds.simulator import Regime, SimulatorParams, SymbolSpec
 from streams.sessions import Sessions

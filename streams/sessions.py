@@ -76,7 +76,9 @@ class Sessions:
             and np.all(self.day_start <= self.open)
             and np.all(self.close <= self.day_end)
         ):
-            raise ValueError(f"sessions of {self.name} are not sorted, apart and within their dates")
+            raise ValueError(
+                f"sessions of {self.name} are not sorted, apart and within their dates"
+            )
 
     @classmethod
     def continuous(cls) -> Sessions:
@@ -187,8 +189,8 @@ class BarGrid:
             lo, hi = int(ts.min()), int(ts.max())
             k0 = int(np.searchsorted(s.open, lo, side="right")) - 1
             if k0 >= 0 and hi < s.close[k0]:
-                o = int(s.open[k0])
-                return o + (ts - o) // iv * iv, ts
+                first = int(s.open[k0])
+                return first + (ts - first) // iv * iv, ts
         i = s.session_of(ts)
         o = s.open[np.maximum(i, 0)]
         return np.where(i >= 0, o + (ts - o) // iv * iv, OFF_SESSION), ts
@@ -203,6 +205,25 @@ class BarGrid:
             return ts - ts % self.interval_us, ts
         start, clock = self.place(np.array([ts], dtype=np.int64))
         return int(start[0]), int(clock[0])
+
+    def bounds(self, ts: Ints) -> tuple[Ints, Ints]:
+        """The start and end of each tick's bar (both :data:`OFF_SESSION` outside every
+        session)."""
+        s, iv = self.sessions, self.interval_us
+        ts = np.asarray(ts, dtype=np.int64)
+        if s.is_continuous:
+            start = ts - ts % iv
+            return start, start + iv
+        i = s.session_on_date(ts) if self.daily else s.session_of(ts)
+        k = np.maximum(i, 0)
+        o, close = s.open[k], s.close[k]
+        if self.daily:
+            start, end = o, close
+        else:
+            start = o + (ts - o) // iv * iv
+            end = np.minimum(start + iv, close)
+        off = i < 0
+        return np.where(off, OFF_SESSION, start), np.where(off, OFF_SESSION, end)
 
     def end(self, start: int) -> int:
         """The end of the bar starting at ``start``: ``min(start + interval, close)``."""

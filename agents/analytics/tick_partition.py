@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.analytics.bars import MICROS, BarUpdate, ClosedBars, PartitionBars
+from agents.analytics.bars import BarUpdate, ClosedBars, PartitionBars
 from agents.analytics.local_bars import LocalBars, StatsArrays
 from agents.analytics.symbol_table import IndicatorColumns, SymbolTable, optional_list
 from agents.analytics.symbols import SymbolParams
