@@ -14,6 +14,7 @@ session here: the bars run from the open to the close.
 from __future__ import annotations
 
 import functools
+import warnings
 from datetime import date
 
 import numpy as np
@@ -48,7 +49,11 @@ def _calendar_sessions(code: str, last_year: int) -> Sessions:
             f"XNYS, XNAS, XLON or XTKS (python -c 'import exchange_calendars as x; "
             f'print(x.get_calendar_names())\' lists them), or "24/7" for no calendar'
         )
-    calendar = xcals.get_calendar(code, start=FIRST_SESSION, end=f"{last_year}-12-31")
+    with warnings.catch_warnings():
+        # exchange_calendars 4.13 reads Series.values of tz-aware times, which pandas 3.1
+        # deprecates; the values it reads are the same.
+        warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
+        calendar = xcals.get_calendar(code, start=FIRST_SESSION, end=f"{last_year}-12-31")
     schedule = calendar.schedule
     labels = pd.DatetimeIndex(schedule.index)
     day = labels.values.astype("datetime64[D]").astype(np.int64)
@@ -67,5 +72,5 @@ def _calendar_sessions(code: str, last_year: int) -> Sessions:
 
 def _micros(times: pd.Series | pd.DatetimeIndex) -> np.ndarray:
     """UTC times as int64 microseconds since the epoch."""
-    index = pd.DatetimeIndex(times)
+    index = pd.DatetimeIndex(times.array if isinstance(times, pd.Series) else times)
     return np.asarray(index.as_unit("us").asi8, dtype=np.int64)

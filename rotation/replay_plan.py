@@ -86,7 +86,7 @@ def _off_grid(grid: BarGrid, ts: int) -> str:
         )
     if grid.daily:
         return (
-            f"the daily bar at {stamp} is on a date without a {sessions.name} session (a "
+            f"the daily bar at {stamp} is on a date without a session of {sessions.name} (a "
             f"weekend or a holiday; sessions cover {sessions.span()}): drop the row, or set "
             '[calendar] exchange to the exchange the data is from ("24/7": no calendar)'
         )

@@ -36,6 +36,10 @@ DAY_US = 86_400 * 1_000_000
 WAIT = 120.0
 
 SMALL_UNIVERSE = """
+# Synthetic weekdays (holidays too): bars on the epoch grid, no exchange calendar.
+[calendar]
+exchange = "24/7"
+
 [bars]
 seconds = 86400
 
