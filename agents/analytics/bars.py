@@ -14,9 +14,9 @@ feed: it is returned, not counted. The partition's watermark is the end of the l
 interval that has fully passed: ``floor((max_ts - allowed_lateness) / interval) *
 interval`` on the epoch grid, :meth:`~streams.sessions.BarGrid.watermark` on sessions
 (in a gap between sessions, the last close); every open bar that ends at or before it is
-closed and returned. A tick
-for an interval that is already closed is *late*: it is returned to the caller (to be
-dead-lettered with reason ``late``), never mixed into a bar that was already sent.
+closed and returned. A tick for an interval that is already closed is *late*: it is
+returned to the caller (to be dead-lettered with reason ``late``), never mixed into a
+bar that was already sent.
 
 Each open interval holds one slot per symbol of the partition in flat arrays; a
 message's ticks are grouped by symbol with one stable sort and merged into the slots
