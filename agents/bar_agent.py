@@ -125,7 +125,8 @@ def register(
             symbol, ts = off.symbols[int(off.symbol[i])], int(off.ts[i])
             detail = (
                 f"{symbol} tick at {when(ts)} is outside every {universe.calendar.name} "
-                f"session (a weekend, a holiday or outside trading hours): in no bar"
+                f"session (a weekend, a holiday or outside trading hours; the sessions "
+                f"cover {universe.calendar.span()}): in no bar"
             )
             rejections.append(message.rejection(int(off.row[i]), "off_session", detail))
         return rejections

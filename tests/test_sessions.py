@@ -241,3 +241,18 @@ def test_continuous_sessions_keep_the_epoch_grid():
     assert Sessions.continuous().grid(DAY_US).watermark(at("2025-12-25T03:07:00Z")) == at(
         "2025-12-25T00:00:00Z"
     )
+
+
+@pytest.mark.parametrize("seconds", [60, HOUR, 86_400])
+def test_one_tick_at_a_time_is_placed_as_the_columns_are(seconds):
+    grid = XNYS.grid(seconds * MICROS)
+    rng = np.random.default_rng(seconds)
+    first, last = at("2025-11-20T00:00:00Z"), at("2026-03-20T00:00:00Z")
+    ts = rng.integers(first, last, 5000)
+    midnights = np.arange(first, last, DAY_US)  # date-only stamps, weekends and holidays too
+    ts = np.concatenate([ts, midnights, XNYS.open[:5], XNYS.close[-5:] - 1]).astype(np.int64)
+    starts, clocks = grid.place(ts)
+    one_by_one = [grid.place_one(int(t)) for t in ts]
+    assert [s for s, _ in one_by_one] == starts.tolist()
+    assert [c for _, c in one_by_one] == clocks.tolist()
+    assert (starts >= 0).any() and (starts < 0).any()
