@@ -23,6 +23,7 @@ from agents.analytics.rules.rotation_regime import RegimeParams
 from agents.analytics.symbols import SymbolParams
 from agents.analytics.tick_checks import TickRules
 from agents.analytics.universe import PairSpec, RelativeStrengthParams, SignalParams, Universe
+from rotation.calendar import DEFAULT_EXCHANGE, UnknownExchange, sessions_for
 from rotation.config_source import (
     DEFAULT_CONFIG_NAME,
     ConfigError,
@@ -33,6 +34,7 @@ from rotation.config_source import (
 )
 from rotation.config_topics import topics_from
 from streams.feeds.simulator import Regime, SimulatorParams, SymbolSpec
+from streams.sessions import Sessions
 
 __all__ = [
     "DEFAULT_CONFIG_NAME",
@@ -150,6 +152,7 @@ TABLES = (
     "simulator",
     "topics",
     "gateway",
+    "calendar",
 )
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9.\-^=/]*$")  # streams.records.Symbol
 
@@ -329,7 +332,20 @@ def parse_source(source: ConfigSource) -> Universe:
         ticks=_params(raw, "ticks", TickRules, root),
         topics=topics_from(source),
         gateway=_gateway(raw, root),
+        calendar=_calendar(raw, root),
     )
+
+
+def _calendar(raw: dict[str, Any], root: _Table) -> Sessions:
+    """``[calendar]``: the exchange whose sessions the bars follow (:mod:`rotation.calendar`)."""
+    table = _get(raw, "calendar", dict, root, {})
+    where = root.child("calendar", "[calendar]")
+    _known(table, where, ("exchange",))
+    exchange = _get(table, "exchange", str, where, DEFAULT_EXCHANGE)
+    try:
+        return sessions_for(exchange)
+    except UnknownExchange as exc:
+        raise where.fail("exchange", f"key 'exchange': {exc}") from None
 
 
 GATEWAY_SECRET = "token"

@@ -12,20 +12,27 @@ as columnar frames per partition, written by the producer every feed uses
 (:class:`streams.tick_producer.TickProducer`), paced by event time at ``--speed`` event
 seconds per wall second (0: as fast as possible).
 
-Bars become ticks that rebuild the same bar in the pipeline. A bar of interval I
-starting at t gives::
+Bars become ticks that rebuild the same bar in the pipeline. Each row is placed in
+its bar on the sessions of the universe's ``[calendar]`` (:mod:`streams.sessions`):
+a bar [start, end) gives::
 
-    open   at t
-    high   at t + 1 us
-    low    at t + 2 us
-    close  at t + I - 1 us   (carries the bar's volume)
+    open   at start
+    high   at start + 1 us
+    low    at start + 2 us
+    close  at end - 1 us     (carries the bar's volume)
 
 A file without open/high/low columns gives the close tick alone; an empty open,
 high or low cell takes the close. The interval I is the most common gap between
-two consecutive bars of a symbol (daily data: 86400 s) unless ``--bar-seconds``
-gives it; it replaces the universe's ``[bars] seconds`` for an offline run. Bars
-must start on the interval's grid counted from 1970-01-01 00:00 UTC, as the
-pipeline's bars do (every date, and every intraday bar that starts on the clock).
+two consecutive bars of a symbol (daily data: 86400 s, weekends and holidays aside)
+unless ``--bar-seconds`` gives it; it replaces the universe's ``[bars] seconds`` for
+an offline run. Daily bars (I of a day or more) may be stamped at any time of their
+session's date: the date alone (00:00 UTC), midnight New York, the open, the close;
+each row is its session's bar, from its open to its close. A row on a date without
+a session (a weekend, a holiday) is refused with its file and row. Intraday bars
+must start at a session's open plus whole intervals (on XNYS with 3600 s bars:
+09:30, 10:30, ... New York time). Without a calendar (``[calendar] exchange =
+"24/7"``) bars start on the interval's grid counted from 1970-01-01 00:00 UTC and
+end one interval later.
 
 Rows are replayed in timestamp order (rows with equal times keep their file order).
 A file in time order is read in chunks, so memory is bounded by the universe, not
@@ -259,9 +266,9 @@ def _run(args: argparse.Namespace) -> int:
             chunk, fed = got
             table = chunk.table
             if table.kind == "bars":
-                check_bars(table, np.flatnonzero(fed), bar_seconds)
+                check_bars(table, np.flatnonzero(fed), bar_seconds, universe.calendar)
             tally.add(table, fed, min(max(0, start - chunk.offset), len(table)))
-            yield chunk.offset, ReplayPlan(table, fed, bar_seconds)
+            yield chunk.offset, ReplayPlan(table, fed, bar_seconds, universe.calendar)
         held.clear()
 
     start = args.start_row or 0

@@ -444,12 +444,15 @@ DeadLetterReason = Literal[
     "past",
     "late",
     "duplicate",
+    "off_session",
 ]
 """Why an input was not used (agents.analytics.tick_checks describes each check):
 ``malformed`` not JSON (or empty), ``invalid`` wrong fields or values, ``unknown_symbol``
 not in the universe, ``wrong_partition`` sent to another partition than its symbol's,
 ``future``/``past`` an event time beyond the ``[ticks]`` bounds, ``late`` for a bar
-interval already closed, ``duplicate`` an exact repeat of a tick in its bar."""
+interval already closed, ``duplicate`` an exact repeat of a tick in its bar,
+``off_session`` an event time outside every trading session of the ``[calendar]``
+(a weekend, a holiday, before the open or after the close of intraday bars)."""
 
 
 class DeadLetter(msgspec.Struct, frozen=True):

@@ -42,6 +42,11 @@ def broken(tmp_path, old: str, new: str):
         ('"GRC", "WLDN"', '"GRC", "NOPE"', "unknown symbols ['NOPE']"),
         ("price = 765.72", "price = -1.0", "[symbols.SPY]: key 'price' must be > 0"),
         ("[bars]", "[bars", "not valid TOML"),
+        (
+            'exchange = "XNYS"',
+            'exchange = "XNYZ"',
+            "[calendar]: key 'exchange': 'XNYZ' is no exchange_calendars code",
+        ),
     ],
 )
 def test_bad_values_name_the_key(tmp_path, old, new, message):

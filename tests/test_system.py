@@ -142,15 +142,18 @@ async def first_metrics(url: str) -> None:
 
 
 def test_garbage_ticks_land_in_deadletter_and_the_worker_keeps_going(system):
-    # Ticks flow first: only then is a tick from 1970 late for its partition.
+    # Ticks flow first: only then is a tick of a 2015 session late for its partition.
     asyncio.run(first_metrics(system.gateway_url))
     partition = partition_for("IWM", DEFAULT_TOPICS.ticks.partitions)
+    in_a_2015_session = 1_420_210_800_000_000  # 2015-01-02T15:00:00Z, 10:00 in New York
+    christmas_2025 = 1_766_674_800_000_000  # 2025-12-25T15:00:00Z: no XNYS session
     garbage = {
         b"\x00\xffnot json at all": "malformed",
         b'{"ticks": []}': "invalid",
         b'{"symbol": "IWM", "ts": 1790000000000000, "price": -5}': "invalid",
-        encode(Tick(symbol="IWM", ts=1_000_000, price=300.0, source="test")): "late",
-        encode(Tick(symbol="QQQ", ts=1_000_000, price=700.0, source="test")): (
+        encode(Tick(symbol="IWM", ts=in_a_2015_session, price=300.0, source="test")): "late",
+        encode(Tick(symbol="IWM", ts=christmas_2025, price=300.0, source="test")): "off_session",
+        encode(Tick(symbol="QQQ", ts=in_a_2015_session, price=700.0, source="test")): (
             "wrong_partition"
             if partition_for("QQQ", DEFAULT_TOPICS.ticks.partitions) != partition
             else "late"

@@ -15,6 +15,7 @@ from agents.analytics.rules.rotation_regime import RegimeParams
 from agents.analytics.symbols import SymbolParams
 from agents.analytics.tick_checks import TickRules
 from streams.feeds.simulator import SimulatorParams, SymbolSpec
+from streams.sessions import Sessions
 from streams.topics import DEFAULT_TOPICS, Topics
 
 
@@ -120,6 +121,9 @@ class Universe:
     gateway: dict[str, Any] = field(default_factory=dict)
     """``[gateway]`` settings given in the file: field name of
     ``gateway.settings.GatewaySettings`` -> value (checked against its fields)."""
+    calendar: Sessions = field(default_factory=Sessions.continuous)
+    """The trading sessions bars follow (``[calendar] exchange``); continuous: the
+    epoch grid, no time off-session."""
 
     def members(self, name: str) -> tuple[str, ...]:
         """The symbols behind a pair leg: a group's members, or the symbol itself."""
