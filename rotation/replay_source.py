@@ -11,19 +11,35 @@ read whole and sorted by time in memory (stable: rows of equal time keep their f
 order), as is any file with ``sort=True``: memory then grows with the file. A file
 whose first chunk is in time order but that goes back in time further on stops with
 an error naming the first row out of order, after the rows before it were replayed.
+
+Several files (a folder, or several paths) are :class:`Merged`: each readable file
+is read whole and checked, then all their rows are sorted by time in memory (stable:
+rows of equal time keep the order of the files, then of their rows), so memory grows
+with the files' total rows, as for one file read whole. Files that cannot be read are
+left out and listed; a symbol that two files both hold is an error naming both.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from rotation.replay_errors import ReplayError
-from rotation.tabular import CHUNK_ROWS, Table, concat, read_chunks
+from rotation.tabular import (
+    CHUNK_ROWS,
+    InputError,
+    Table,
+    concat,
+    file_rows,
+    merge,
+    read_chunks,
+    read_table,
+)
 from streams.units import iso_from_micros
 
 
@@ -43,12 +59,36 @@ class TimeOrdered:
     sort: bool = False
     chunk_rows: int = CHUNK_ROWS
     note: Callable[[str], None] = lambda text: None
+    symbol: str | None = None
+    """The symbol of a file without a ``symbol`` column (default: from its name)."""
+    adjusted: bool = False
+    """Read ``Adj Close`` as the close (:func:`rotation.tabular.read_table`)."""
     sorted_in_memory: bool = field(default=False, init=False)
     rows: int = field(default=0, init=False)
     """Rows handed on so far."""
 
+    @property
+    def label(self) -> str:
+        return str(self.path)
+
+    @property
+    def files(self) -> list[str]:
+        return [str(self.path)]
+
+    @property
+    def inputs(self) -> list[str]:
+        return [str(self.path)]
+
+    @property
+    def unreadable(self) -> list[tuple[str, str]]:
+        return []
+
+    def total_rows(self) -> int:
+        """The data rows of the file, counted without parsing."""
+        return file_rows(self.path)
+
     def __iter__(self) -> Iterator[Chunk]:
-        chunks = read_chunks(self.path, self.chunk_rows)
+        chunks = read_chunks(self.path, self.chunk_rows, symbol=self.symbol, adjusted=self.adjusted)
         first = next(chunks, None)
         if first is None:
             return
@@ -113,6 +153,8 @@ class Tally:
     """Rows of universe symbols in the whole file."""
     fed: int = 0
     bars: int = 0
+    bad: int = 0
+    """Bad bars of universe symbols found (and not used)."""
     _last_interval: dict[str, int] = field(default_factory=dict)
 
     def in_universe(self, table: Table) -> np.ndarray:
@@ -147,3 +189,96 @@ class Tally:
             if previous.get(symbol) == int(interval[first[k]]):
                 self.bars -= 1
             previous[symbol] = int(interval[last[k]])
+
+
+REPLAYED_SUFFIXES = (".csv", ".parquet", ".pq")
+"""The files of a folder that are read (by name, case ignored)."""
+
+
+def files_of(inputs: Sequence[str | os.PathLike[str]]) -> tuple[list[str], list[tuple[str, str]]]:
+    """The files to read for ``inputs`` (a folder: its CSV and Parquet files by name,
+    sorted; hidden files left out) and the (path, reason) of what is not read."""
+    files: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    for given in inputs:
+        path = Path(given)
+        if not path.is_dir():
+            files.append(str(given))
+            continue
+        for entry in sorted(path.iterdir()):
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                skipped.append((str(entry), "a folder (folders inside are not searched)"))
+            elif entry.suffix.lower() in REPLAYED_SUFFIXES:
+                files.append(str(entry))
+            else:
+                skipped.append((str(entry), "not a CSV or Parquet file (by its name)"))
+    return files, skipped
+
+
+@dataclass
+class Merged:
+    """The rows of several files in time order, as one chunk; see the module docstring."""
+
+    label: str
+    inputs: list[str]
+    """The paths given (files or folders)."""
+    files: list[str]
+    """The files read."""
+    unreadable: list[tuple[str, str]]
+    """(path, why) of every file not read."""
+    table: Table
+    sorted_in_memory: bool = field(default=True, init=False)
+    rows: int = field(default=0, init=False)
+
+    @classmethod
+    def read(
+        cls,
+        inputs: Sequence[str | os.PathLike[str]],
+        adjusted: bool = False,
+        note: Callable[[str], None] = lambda text: None,
+    ) -> Merged:
+        """Read every file ``inputs`` name; ReplayError when none can be read, or when
+        two files hold one symbol."""
+        paths, unreadable = files_of(inputs)
+        tables: list[Table] = []
+        holder: dict[str, str] = {}
+        for path in paths:
+            try:
+                table = read_table(path, adjusted=adjusted)
+            except InputError as exc:
+                unreadable.append((path, str(exc).removeprefix(f"{path}: ")))
+                continue
+            for symbol in pd.unique(table.symbols).tolist():
+                if symbol in holder:
+                    raise ReplayError(
+                        f"{symbol} is in both {holder[symbol]} and {path}: keep one of the "
+                        "two files (or rename one, if it holds another symbol)"
+                    )
+                holder[symbol] = path
+            tables.append(table)
+        name = str(inputs[0]) if len(inputs) == 1 else f"{len(inputs)} inputs"
+        if not tables:
+            shown = "; ".join(f"{path}: {why}" for path, why in unreadable[:3])
+            more = f"; and {len(unreadable) - 3} more" if len(unreadable) > 3 else ""
+            found = f": {shown}{more}" if unreadable else ""
+            raise ReplayError(f"{name}: no file could be read{found}")
+        if unreadable:
+            note(f"{len(unreadable)} file(s) of {name} not read (listed at the end)")
+        label = f"{name} ({len(tables)} files)"
+        unreadable.sort()
+        return cls(
+            label,
+            [str(i) for i in inputs],
+            [t.path for t in tables],
+            unreadable,
+            merge(tables, label),
+        )
+
+    def total_rows(self) -> int:
+        return len(self.table)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        self.rows = len(self.table)
+        yield Chunk(0, self.table)
