@@ -429,12 +429,15 @@ DeadLetterReason = Literal[
     "past",
     "late",
     "duplicate",
+    "bad_bar",
 ]
 """Why an input was not used (agents.analytics.tick_checks describes each check):
 ``malformed`` not JSON (or empty), ``invalid`` wrong fields or values, ``unknown_symbol``
 not in the universe, ``wrong_partition`` sent to another partition than its symbol's,
 ``future``/``past`` an event time beyond the ``[ticks]`` bounds, ``late`` for a bar
-interval already closed, ``duplicate`` an exact repeat of a tick in its bar."""
+interval already closed, ``duplicate`` an exact repeat of a tick in its bar,
+``bad_bar`` a replayed bar whose high is below its open or close or whose low is above
+them (rotation.bad_bars; ``topic`` is then the file, ``offset`` the data row)."""
 
 
 class DeadLetter(msgspec.Struct, frozen=True):
