@@ -254,6 +254,8 @@ def _run(args: argparse.Namespace) -> int:
         if infer_bar_seconds(concat([c.table for c, _ in held]), _fed_rows(held)) is not None:
             break
     first = held[0][0].table
+    if first.layout == "one symbol" and len(first.origins) == 1 and not tally.inside:
+        raise _not_in_universe(first, str(first.symbols[0]), universe)
     if first.time_format.startswith(("epoch", "compact")):
         _note(f"timestamps read as {first.time_format}")
     _layout_notes(first, args)
@@ -381,6 +383,19 @@ def _layout_notes(table: Table, args: argparse.Namespace) -> None:
         )
 
 
+def _not_in_universe(table: Table, found: str, universe: Universe) -> ReplayError:
+    named = (
+        f" (it has no 'symbol' column: its rows are read as the bars of {found}, named by "
+        "the file; rename it or pass --symbol)"
+        if table.layout == "one symbol" and len(table.origins) == 1
+        else ""
+    )
+    return ReplayError(
+        f"{table.path}: none of its symbols ({found}) is in the universe {universe.source}; "
+        f"pick another with --config{named}"
+    )
+
+
 def _fed_rows(held: list[tuple[Chunk, np.ndarray]]) -> np.ndarray:
     return np.flatnonzero(np.concatenate([fed for _, fed in held]))
 
@@ -462,20 +477,10 @@ def _after(
     rows = source.rows
     if start > rows:
         raise ReplayError(f"--start-row {start} is past the end of {table.path} ({rows} rows)")
-    for path, why in source.unreadable:
-        _note(f"not read: {path}: {why}")
+    for _, why in source.unreadable:
+        _note(f"not read: {why}")
     if not tally.inside:
-        found = ", ".join(sorted(tally.outside)[:10])
-        named = (
-            f" (it has no 'symbol' column: its rows are read as the bars of {found}, named by "
-            "the file; rename it or pass --symbol)"
-            if table.layout == "one symbol" and len(table.origins) == 1
-            else ""
-        )
-        raise ReplayError(
-            f"{table.path}: none of its symbols ({found}) is in the universe {universe.source}; "
-            f"pick another with --config{named}"
-        )
+        raise _not_in_universe(table, ", ".join(sorted(tally.outside)[:10]), universe)
     if tally.outside:
         outside = pd.Series(tally.outside).sort_values(ascending=False, kind="stable")
         names = ", ".join(f"{s} ({n})" for s, n in list(outside.items())[:10])

@@ -197,7 +197,7 @@ REPLAYED_SUFFIXES = (".csv", ".parquet", ".pq")
 
 def files_of(inputs: Sequence[str | os.PathLike[str]]) -> tuple[list[str], list[tuple[str, str]]]:
     """The files to read for ``inputs`` (a folder: its CSV and Parquet files by name,
-    sorted; hidden files left out) and the (path, reason) of what is not read."""
+    sorted; hidden files left out) and (path, why) of what is not read."""
     files: list[str] = []
     skipped: list[tuple[str, str]] = []
     for given in inputs:
@@ -209,11 +209,11 @@ def files_of(inputs: Sequence[str | os.PathLike[str]]) -> tuple[list[str], list[
             if entry.name.startswith("."):
                 continue
             if entry.is_dir():
-                skipped.append((str(entry), "a folder (folders inside are not searched)"))
+                skipped.append((str(entry), f"{entry}: a folder (folders inside are not searched)"))
             elif entry.suffix.lower() in REPLAYED_SUFFIXES:
                 files.append(str(entry))
             else:
-                skipped.append((str(entry), "not a CSV or Parquet file (by its name)"))
+                skipped.append((str(entry), f"{entry}: not a CSV or Parquet file (by its name)"))
     return files, skipped
 
 
@@ -227,7 +227,7 @@ class Merged:
     files: list[str]
     """The files read."""
     unreadable: list[tuple[str, str]]
-    """(path, why) of every file not read."""
+    """(path, one line naming it and saying why) of every file not read."""
     table: Table
     sorted_in_memory: bool = field(default=True, init=False)
     rows: int = field(default=0, init=False)
@@ -248,7 +248,7 @@ class Merged:
             try:
                 table = read_table(path, adjusted=adjusted)
             except InputError as exc:
-                unreadable.append((path, str(exc).removeprefix(f"{path}: ")))
+                unreadable.append((path, str(exc)))
                 continue
             for symbol in pd.unique(table.symbols).tolist():
                 if symbol in holder:
@@ -260,7 +260,7 @@ class Merged:
             tables.append(table)
         name = str(inputs[0]) if len(inputs) == 1 else f"{len(inputs)} inputs"
         if not tables:
-            shown = "; ".join(f"{path}: {why}" for path, why in unreadable[:3])
+            shown = "; ".join(why for _, why in unreadable[:3])
             more = f"; and {len(unreadable) - 3} more" if len(unreadable) > 3 else ""
             found = f": {shown}{more}" if unreadable else ""
             raise ReplayError(f"{name}: no file could be read{found}")
