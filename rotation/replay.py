@@ -445,9 +445,10 @@ class BadBars:
 
 
 def _bad_bar(table: Table, i: int) -> str:
-    """``FILE, row R (line L): bad bar IWM 2026-01-05 not used: high 9 is below close 10 (...)``."""
+    """``FILE, row R (line L): bad bar of IWM at 2026-01-05 00:00:00 not used: high 9 is
+    below close 10 (open 9.5, high 9, low 9.2, close 10)``."""
     values = table.values
-    bar = (
+    bar = tuple(
         float(values[k][i]) if k in values else float("nan")
         for k in ("open", "high", "low", "close")
     )
@@ -629,7 +630,8 @@ def _run_kafka(
     except OSError as exc:
         raise ReplayError(f"no Kafka broker answers at {bootstrap}: {exc}") from None
     first_row, first_skip = checkpoint.next_row, checkpoint.skip_ticks
-    deadletters = AIOKafkaProducer(**kafka_client_kwargs(bootstrap, settings.security))
+    # Made on the first bad bar: a replay without any opens no second connection.
+    producers: list[AIOKafkaProducer] = []
 
     async def rows_sent(end: int) -> None:
         """Dead letters for the bad bars before row ``end``, acknowledged."""
@@ -637,8 +639,13 @@ def _run_kafka(
         if not due:
             return
         try:
+            if not producers:
+                producers.append(
+                    AIOKafkaProducer(**kafka_client_kwargs(bootstrap, settings.security))
+                )
+                await producers[0].start()
             pending = [
-                await deadletters.send(
+                await producers[0].send(
                     DEADLETTER.name,
                     key=BAD_BAR.encode(),
                     value=dead_letter(BAD_BAR, detail, file, 0, row, original, SOURCE),
@@ -661,7 +668,6 @@ def _run_kafka(
             await ensure_topics(bootstrap, universe.topics, settings.security)
         except KafkaError as exc:
             raise ReplayError(f"cannot create the topics on {bootstrap}: {exc}") from None
-        await deadletters.start()
         try:
             with _progress(rows - first_row, Path(table.path).name, show) as advance:
                 return await replay_kafka(
@@ -677,8 +683,9 @@ def _run_kafka(
                     rows_sent=rows_sent,
                 )
         finally:
-            with contextlib.suppress(Exception):
-                await deadletters.stop()
+            for producer in producers:
+                with contextlib.suppress(Exception):
+                    await producer.stop()
 
     result = asyncio.run(main())
     seconds = time.monotonic() - started
