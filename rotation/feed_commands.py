@@ -184,6 +184,7 @@ def cmd_feed_sim(args: argparse.Namespace) -> int:
 
 def cmd_feed_replay(args: argparse.Namespace) -> int:
     args.kafka, args.out = True, None
+    args.sort, args.chunk_rows = False, None
     return cmd_replay(args)
 
 

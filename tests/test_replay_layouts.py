@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import random
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -274,3 +275,27 @@ def test_real_yahoo_files_give_the_metrics_of_their_long_format(tmp_path):
     assert expected and (tmp_path / "files.jsonl").read_bytes() == expected
     assert summary(a.stderr).split(": ", 1)[1] == summary(b.stderr).split(": ", 1)[1]
     assert "4 inputs (4 files)" in b.stderr
+
+
+def test_feed_replay_takes_a_folder_too(yahoo_folder, universe_file, tmp_path):
+    from rotation import processes
+    from streams.probe import free_port
+
+    done = subprocess.run(
+        processes.rotation_command(
+            "feed",
+            "replay",
+            str(yahoo_folder),
+            "--config",
+            str(universe_file),
+            "--bootstrap",
+            f"127.0.0.1:{free_port()}",
+            "--checkpoint",
+            str(tmp_path / "c.json"),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "no Kafka broker answers at 127.0.0.1:" in done.stderr
