@@ -236,9 +236,11 @@ def _run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     _check_flags(args)
     universe = load_universe(args.config)
-    source = _source(args)
-    chunks = iter(source)
     tally = Tally(frozenset(universe.symbols), 0)
+    source = _source(args, tally.universe)
+    if isinstance(source, Merged):
+        tally.outside.update(source.dropped)
+    chunks = iter(source)
     bad_bars = BadBars(tally)
 
     def fed_rows(table: Table) -> np.ndarray:
@@ -254,6 +256,8 @@ def _run(args: argparse.Namespace) -> int:
         if infer_bar_seconds(concat([c.table for c, _ in held]), _fed_rows(held)) is not None:
             break
     first = held[0][0].table
+    if not tally.inside and isinstance(source, Merged):
+        raise _not_in_universe(first, ", ".join(sorted(tally.outside)[:10]), universe)
     if first.layout == "one symbol" and len(first.origins) == 1 and not tally.inside:
         raise _not_in_universe(first, str(first.symbols[0]), universe)
     if first.time_format.startswith(("epoch", "compact")):
@@ -338,7 +342,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _source(args: argparse.Namespace) -> TimeOrdered | Merged:
+def _source(args: argparse.Namespace, universe: frozenset[str]) -> TimeOrdered | Merged:
     """One file read in chunks, or several (a folder, several paths) read whole."""
     inputs = list(getattr(args, "files", None) or [args.file])
     symbol = getattr(args, "symbol", None)
@@ -357,7 +361,7 @@ def _source(args: argparse.Namespace) -> TimeOrdered | Merged:
             "--symbol names the symbol of one file; the files of a folder or of several "
             "paths are named by their file names"
         )
-    return Merged.read(inputs, adjusted, _note)
+    return Merged.read(inputs, adjusted, _note, universe)
 
 
 def _layout_notes(table: Table, args: argparse.Namespace) -> None:

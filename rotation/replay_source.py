@@ -13,9 +13,10 @@ whose first chunk is in time order but that goes back in time further on stops w
 an error naming the first row out of order, after the rows before it were replayed.
 
 Several files (a folder, or several paths) are :class:`Merged`: each readable file
-is read whole and checked, then all their rows are sorted by time in memory (stable:
-rows of equal time keep the order of the files, then of their rows), so memory grows
-with the files' total rows, as for one file read whole. Files that cannot be read are
+is read whole and checked, its rows of symbols outside the universe counted and
+dropped, then all the rows kept are sorted by time in memory (stable: rows of equal
+time keep the order of the files, then of their rows), so memory grows with the
+universe's rows in the files, as for one file read whole. Files that cannot be read are
 left out and listed; a symbol that two files both hold is an error naming both.
 """
 
@@ -229,8 +230,12 @@ class Merged:
     unreadable: list[tuple[str, str]]
     """(path, one line naming it and saying why) of every file not read."""
     table: Table
+    """The rows kept, in time order."""
+    dropped: dict[str, int]
+    """Rows of symbols outside the universe, by symbol: counted, not kept."""
     sorted_in_memory: bool = field(default=True, init=False)
     rows: int = field(default=0, init=False)
+    """Rows handed on so far, and those dropped."""
 
     @classmethod
     def read(
@@ -238,12 +243,15 @@ class Merged:
         inputs: Sequence[str | os.PathLike[str]],
         adjusted: bool = False,
         note: Callable[[str], None] = lambda text: None,
+        universe: frozenset[str] | None = None,
     ) -> Merged:
-        """Read every file ``inputs`` name; ReplayError when none can be read, or when
+        """Read every file ``inputs`` name, keeping only the rows of ``universe`` symbols
+        (None: all) and counting the others; ReplayError when none can be read, or when
         two files hold one symbol."""
         paths, unreadable = files_of(inputs)
         tables: list[Table] = []
         holder: dict[str, str] = {}
+        dropped: dict[str, int] = {}
         for path in paths:
             try:
                 table = read_table(path, adjusted=adjusted)
@@ -257,6 +265,14 @@ class Merged:
                         "two files (or rename one, if it holds another symbol)"
                     )
                 holder[symbol] = path
+            if universe is not None:
+                codes, uniques = pd.factorize(table.symbols)
+                inside = np.array([s in universe for s in uniques], dtype=bool)
+                if not inside.all():
+                    counts = np.bincount(codes, minlength=uniques.size)
+                    for k in np.flatnonzero(~inside).tolist():
+                        dropped[uniques[k]] = dropped.get(uniques[k], 0) + int(counts[k])
+                    table = table.take(inside[codes])
             tables.append(table)
         name = str(inputs[0]) if len(inputs) == 1 else f"{len(inputs)} inputs"
         if not tables:
@@ -274,11 +290,13 @@ class Merged:
             [t.path for t in tables],
             unreadable,
             merge(tables, label),
+            dropped,
         )
 
     def total_rows(self) -> int:
+        """The rows kept (those ``--start-row`` counts)."""
         return len(self.table)
 
     def __iter__(self) -> Iterator[Chunk]:
-        self.rows = len(self.table)
+        self.rows = len(self.table) + sum(self.dropped.values())
         yield Chunk(0, self.table)

@@ -140,7 +140,8 @@ class Table:
         k = 0 if self.origin is None else int(self.origin[index])
         return self.originals.get((k, int(self.rows[index])), b"")
 
-    def _take(self, which: slice | np.ndarray) -> Table:
+    def take(self, which: slice | np.ndarray) -> Table:
+        """The entries ``which`` selects (a slice, a mask or indices)."""
         return replace(
             self,
             symbols=self.symbols[which],
@@ -153,11 +154,11 @@ class Table:
 
     def slice(self, lo: int, hi: int) -> Table:
         """Entries ``lo:hi``."""
-        return self._take(slice(lo, hi))
+        return self.take(slice(lo, hi))
 
     def sorted_by_time(self) -> Table:
         """The same entries ordered by timestamp; entries with equal times keep file order."""
-        return self._take(np.argsort(self.ts, kind="stable"))
+        return self.take(np.argsort(self.ts, kind="stable"))
 
 
 def concat(tables: list[Table]) -> Table:
