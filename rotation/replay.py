@@ -371,7 +371,7 @@ def _layout_notes(table: Table, args: argparse.Namespace) -> None:
             "--symbol" if getattr(args, "symbol", None) else "the file's name (--symbol sets it)"
         )
         _note(
-            f"{table.path} has no 'symbol' column: its rows are the bars of "
+            f"{table.path} has no 'symbol' column: its rows are the {table.kind} of "
             f"{table.symbols[0] if len(table) else '?'}, named by {named}"
         )
     adj = [o for o in table.origins if any(k in o.names for k in ADJ_CLOSE)]

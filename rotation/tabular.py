@@ -191,37 +191,42 @@ def merge(tables: list[Table], path: str) -> Table:
     keys = [k for k in (*BAR_PRICES, "volume", "price", "size", *TICK_QUOTES)]
     keys = [k for k in keys if any(k in t.values for t in tables)]
     base = np.cumsum([0] + [len(t.origins) for t in tables])
-    origin = np.concatenate(
-        [
-            (np.zeros(len(t), dtype=np.int64) if t.origin is None else t.origin) + int(base[i])
-            for i, t in enumerate(tables)
-        ]
-    )
+    # One column at a time, each put in time order as it is joined: memory holds the
+    # tables and the merged columns, not a second unsorted copy of them.
+    all_ts = np.concatenate([t.ts for t in tables])
+    order = np.argsort(all_ts, kind="stable")
+    ts = all_ts[order]
+    del all_ts
+
+    def joined(parts: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(parts)[order]
+
     first = tables[0]
-    merged = Table(
+    return Table(
         path,
         first.kind,
-        np.concatenate([t.symbols for t in tables]),
-        np.concatenate([t.ts for t in tables]),
-        {
-            k: np.concatenate([t.values.get(k, np.full(len(t), np.nan)) for t in tables])
-            for k in keys
-        },
-        np.concatenate([t.rows for t in tables]),
+        joined([t.symbols for t in tables]),
+        ts,
+        {k: joined([t.values.get(k, np.full(len(t), np.nan)) for t in tables]) for k in keys},
+        joined([t.rows for t in tables]),
         first.time_format,
         first.names,
         first.csv,
         first.layout,
-        np.concatenate([t.bad for t in tables]),
+        joined([t.bad for t in tables]),
         {
             (k + int(base[i]), row): v
             for i, t in enumerate(tables)
             for (k, row), v in t.originals.items()
         },
-        origin,
+        joined(
+            [
+                (np.zeros(len(t), dtype=np.int32) if t.origin is None else t.origin) + int(base[i])
+                for i, t in enumerate(tables)
+            ]
+        ).astype(np.int32, copy=False),
         tuple(o for t in tables for o in t.origins),
     )
-    return merged.sorted_by_time()
 
 
 def symbol_of_file(path: str | os.PathLike[str]) -> str:
