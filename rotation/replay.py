@@ -361,7 +361,9 @@ def _source(args: argparse.Namespace, universe: frozenset[str]) -> TimeOrdered |
             "--symbol names the symbol of one file; the files of a folder or of several "
             "paths are named by their file names"
         )
-    return Merged.read(inputs, adjusted, _note, universe)
+    return Merged.read(
+        inputs, adjusted, _note, universe, getattr(args, "chunk_rows", None) or CHUNK_ROWS
+    )
 
 
 def _layout_notes(table: Table, args: argparse.Namespace) -> None:

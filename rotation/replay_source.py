@@ -233,6 +233,7 @@ class Merged:
     """The rows kept, in time order."""
     dropped: dict[str, int]
     """Rows of symbols outside the universe, by symbol: counted, not kept."""
+    chunk_rows: int = CHUNK_ROWS
     sorted_in_memory: bool = field(default=True, init=False)
     rows: int = field(default=0, init=False)
     """Rows handed on so far, and those dropped."""
@@ -244,6 +245,7 @@ class Merged:
         adjusted: bool = False,
         note: Callable[[str], None] = lambda text: None,
         universe: frozenset[str] | None = None,
+        chunk_rows: int = CHUNK_ROWS,
     ) -> Merged:
         """Read every file ``inputs`` name, keeping only the rows of ``universe`` symbols
         (None: all) and counting the others; ReplayError when none can be read, or when
@@ -291,6 +293,7 @@ class Merged:
             unreadable,
             merge(tables, label),
             dropped,
+            chunk_rows,
         )
 
     def total_rows(self) -> int:
@@ -298,5 +301,20 @@ class Merged:
         return len(self.table)
 
     def __iter__(self) -> Iterator[Chunk]:
-        self.rows = len(self.table) + sum(self.dropped.values())
-        yield Chunk(0, self.table)
+        """The rows kept, in chunks of about ``chunk_rows`` that end where the time
+        changes, so the work on each chunk needs memory for one chunk."""
+        table = self.table
+        self.rows = sum(self.dropped.values())
+        if not len(table):
+            yield Chunk(0, table)
+            return
+        lo = 0
+        while lo < len(table):
+            hi = min(lo + self.chunk_rows, len(table))
+            if hi < len(table):
+                # The rows of the time at ``hi`` go with the next chunk (or all with this one).
+                cut = int(np.searchsorted(table.ts, table.ts[hi], side="left"))
+                hi = cut if cut > lo else int(np.searchsorted(table.ts, table.ts[hi], "right"))
+            yield Chunk(lo, table.slice(lo, hi))
+            self.rows += hi - lo
+            lo = hi

@@ -111,6 +111,17 @@ def test_a_folder_of_yahoo_files_gives_the_output_of_the_long_file(
     expected = (tmp_path / "long.jsonl").read_bytes()
     assert expected and (tmp_path / "folder.jsonl").read_bytes() == expected
     assert summary(done.stderr).split(": ", 1)[1] == summary(long.stderr).split(": ", 1)[1]
+    # Read whole, then handed on in chunks that never split one time's rows.
+    replay(
+        yahoo_folder,
+        "--config",
+        universe_file,
+        "--out",
+        tmp_path / "chunks.jsonl",
+        "--chunk-rows",
+        2,
+    )
+    assert (tmp_path / "chunks.jsonl").read_bytes() == expected
     assert "120 rows, 480 ticks, 120 bars" in done.stderr
     assert f"replayed {yahoo_folder} (3 files)" in done.stderr
     # The close replayed is Close, not Adj Close, and the replay says so.
