@@ -238,3 +238,44 @@ def test_kafka_replay_dead_letters_bad_bars_and_sends_the_good_ones(
     assert ("IWM", day_of[11], rotation_closes(11)["IWM"]) in sent
     assert ("QQQ", day_of[13], rotation_closes(13)["QQQ"]) in sent
     assert not {(s, ts) for s, ts, _ in sent} & {("IWM", day_of[10]), ("QQQ", day_of[12])}
+
+
+def test_kafka_replay_of_a_folder_dead_letters_each_bad_bar_with_its_file(
+    broker, universe_file, tmp_path
+):
+    long = bars_with_bad_ones(tmp_path / "bars.csv", {("SPY", 4): "low"})
+    folder = tmp_path / "daily"
+    folder.mkdir()
+    lines = long.read_text().splitlines()
+    for symbol in ("IWM", "QQQ", "SPY"):
+        rows = [line.split(",", 1)[1] for line in lines[1:] if line.startswith(f"{symbol},")]
+        (folder / f"{symbol}.csv").write_text(
+            "Timestamp,Open,High,Low,Close,Volume\n" + "\n".join(rows) + "\n"
+        )
+    asyncio.run(ensure_topics(broker))
+    done = replay(
+        folder,
+        "--kafka",
+        "--config",
+        universe_file,
+        "--bootstrap",
+        broker,
+        "--checkpoint",
+        tmp_path / "checkpoint.json",
+        "--quiet",
+    )
+    assert "120 rows, 476 ticks, 119 bars" in done.stderr
+    assert "1 bad bars to rotation.deadletter" in done.stderr
+    spy = str(folder / "SPY.csv")
+    topic = DEFAULT_TOPICS.deadletter
+    consumer = confluent_consumer(broker, topic.name, topic.partitions)
+    try:
+        values = read_until(
+            consumer, lambda v: any(decode_deadletter(m).topic == spy for m in v), settle=1.0
+        )
+    finally:
+        consumer.close()
+    (letter,) = [letter for letter in map(decode_deadletter, values) if letter.topic == spy]
+    assert (letter.reason, letter.offset) == ("bad_bar", 5)
+    assert letter.original == b"2026-01-09,1000.0,1002.0,1001.0,999.0,1004"
+    assert letter.detail.startswith(f"{spy}, row 5 (line 6): bad bar of SPY at 2026-01-09")
