@@ -109,11 +109,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "replay",
-        "Replay bars or ticks from a CSV or Parquet file through the analytics (no broker), "
+        "Replay bars or ticks from CSV or Parquet files through the analytics (no broker), "
         "or with --kafka into a running system.",
         cmd_replay,
     )
-    p.add_argument("file", help="long-format CSV or Parquet file of bars or ticks")
+    p.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="CSV or Parquet file of bars or ticks (long format, or one symbol's bars such as "
+        "a Yahoo download), or a folder of them; several are merged in time order",
+    )
+    p.add_argument(
+        "--symbol",
+        metavar="NAME",
+        help="the symbol of a single file without a 'symbol' column (default: its file name)",
+    )
+    p.add_argument(
+        "--adjusted",
+        action="store_true",
+        help="replay 'Adj Close' as the close (open, high, low scaled to it) instead of 'Close'",
+    )
     with_config(p)
     p.add_argument(
         "--out", metavar="PATH", help="write the JSON lines to this file (default: stdout)"

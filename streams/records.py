@@ -445,6 +445,7 @@ DeadLetterReason = Literal[
     "late",
     "duplicate",
     "off_session",
+    "bad_bar",
 ]
 """Why an input was not used (agents.analytics.tick_checks describes each check):
 ``malformed`` not JSON (or empty), ``invalid`` wrong fields or values, ``unknown_symbol``
@@ -452,7 +453,9 @@ not in the universe, ``wrong_partition`` sent to another partition than its symb
 ``future``/``past`` an event time beyond the ``[ticks]`` bounds, ``late`` for a bar
 interval already closed, ``duplicate`` an exact repeat of a tick in its bar,
 ``off_session`` an event time outside every trading session of the ``[calendar]``
-(a weekend, a holiday, before the open or after the close of intraday bars)."""
+(a weekend, a holiday, before the open or after the close of intraday bars),
+``bad_bar`` a replayed bar whose high is below its open or close or whose low is above
+them (rotation.bad_bars; ``topic`` is then the file, ``offset`` the data row)."""
 
 
 class DeadLetter(msgspec.Struct, frozen=True):

@@ -266,7 +266,10 @@ def test_real_etf_history_gives_valid_metrics_and_signals(tmp_path):
     ("content", "expected"),
     [
         ("symbol,timestamp,open\nIWM,2026-01-05,1\n", ["missing column 'close'", "'price'"]),
-        ("timestamp,close\n2026-01-05,1\n", ["missing column 'symbol'"]),
+        (
+            "timestamp,close\n2026-01-05,1\n",
+            ["none of its symbols (BAD)", "no 'symbol' column", "--symbol"],
+        ),
         (
             "symbol,timestamp,close\nIWM,2026-01-05,1\nQQQ,2026-01-3x,2\n",
             ["row 2 (line 3), column 'timestamp'", "'2026-01-3x'"],
@@ -504,7 +507,7 @@ def test_reading_in_chunks_gives_the_output_of_reading_whole(rotation_csv, unive
     assert outputs["whole"] and len(lines_of(tmp_path / "whole.jsonl")) == 125
     assert all(output == outputs["whole"] for output in outputs.values())
     assert set(summaries.values()) == {
-        "120 rows, 480 ticks, 120 bars, 120 snapshots, 5 signals, 0 late ticks"
+        "120 rows, 480 ticks, 120 bars, 120 snapshots, 5 signals, 0 late ticks, 0 bad bars"
     }
 
 
