@@ -250,7 +250,11 @@ def parse_source(source: ConfigSource) -> Universe:
     if rs_params.zscore_bars < 2:
         raise where.fail("zscore_bars", "key 'zscore_bars' must be >= 2")
     if rs_params.benchmark is not None and rs_params.benchmark not in symbols:
-        raise where.fail("benchmark", f"benchmark '{rs_params.benchmark}' is not in [symbols]")
+        if source.shipped(("relative_strength", "benchmark")):
+            # The shipped benchmark of a universe that lacks it: no benchmark pairs.
+            rs_params = dataclasses.replace(rs_params, benchmark=None)
+        else:
+            raise where.fail("benchmark", f"benchmark '{rs_params.benchmark}' is not in [symbols]")
     _positive(rs_params.sma_bars, "sma_bars", where)
     _positive(rs_params.change_bars, "change_bars", where)
     if rs_params.hysteresis_pct < 0:

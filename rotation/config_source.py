@@ -124,6 +124,11 @@ class ConfigSource:
             return ConfigError(f"{found[0]}:{found[1]}: {message}", found[0], found[1])
         return ConfigError(f"{self.origin(path)}: {message}", self.path, None)
 
+    def shipped(self, path: KeyPath) -> bool:
+        """Whether ``path``'s value is the shipped default (no user file or variable set it)."""
+        found = self._located(path)
+        return isinstance(found, tuple) and found[0] == defaults_path()
+
     def line_of(self, path: KeyPath) -> int | None:
         """The line of ``path`` or of its nearest enclosing table (None if set by env)."""
         found = self._located(path)

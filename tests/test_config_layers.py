@@ -63,6 +63,14 @@ mine = ["XYZ", "IWM"]
     assert universe.bar_seconds == load_universe().bar_seconds
 
 
+def test_the_shipped_benchmark_applies_only_to_a_universe_that_has_it(tmp_path):
+    without = load_universe(write(tmp_path, "[symbols]\nIWM = {}\nQQQ = {}\n"))
+    assert without.relative_strength.benchmark is None and without.all_pairs() == ()
+    chosen = "[relative_strength]\nbenchmark = 'SPY'\n[symbols]\nIWM = {}\n"
+    with pytest.raises(ConfigError, match="benchmark 'SPY' is not in"):
+        load_universe(write(tmp_path, chosen, "chosen.toml"))
+
+
 def test_pairs_given_replace_the_shipped_pairs_and_keep_the_shipped_symbols(tmp_path):
     text = '[[pairs]]\nname = "IWM/SPY"\nnumerator = "IWM"\ndenominator = "SPY"\n'
     universe = load_universe(write(tmp_path, text))
