@@ -244,12 +244,13 @@ class RotationMonitor(App[None]):
         state = self.state
         log = self.query_one(SignalLog)
         log.show(state.newest_signals(self.signal_filter))
-        shown, total = log.row_count, len(state.signals)
         levels = state.shown_levels(self.signal_filter)
         title = "Signals (newest first)"
         if levels != set(LEVELS):
             title += " · " + " + ".join(level for level in LEVELS if level in levels)
         if self.signal_filter.text:
+            shown = log.row_count
+            total = sum(signal.level in levels for signal in state.signals.values())
             title += f" · filter “{self.signal_filter.text}”: {shown} of {total}"
         log.border_title = title
 

@@ -2,8 +2,8 @@
 close, and relative strength against the benchmark, for a chosen list of symbols.
 
 The figures come from each symbol's pair against the benchmark (``SYM/SPY``, origin
-``symbol_vs_benchmark``; a configured pair with the same benchmark stands in when the
-symbol has none): ``last`` and ``change_pct`` are the numerator's, and "RS vs SPY" is
+``symbol_vs_benchmark``; a configured pair against the benchmark, the denominator of
+the symbol and group pairs, stands in when the symbol has none): ``last`` and ``change_pct`` are the numerator's, and "RS vs SPY" is
 the pair's ``rs_vs_sma_pct``, Mansfield relative strength (Weinstein, *Secrets for
 Profiting in Bull and Bear Markets*, 1988): ``(RP / SMA_n(RP) - 1) * 100`` with
 ``RP = P / P_benchmark``; above zero the symbol leads the benchmark. ``rs_change_pct``
@@ -66,7 +66,11 @@ def parse_symbols(text: str) -> tuple[str, ...]:
 
 def quote_rows(symbols: Iterable[str], pairs: Mapping[str, PairView]) -> list[QuoteView]:
     """Rows for ``symbols`` (in that order) that have a pair against the benchmark."""
-    benchmarks = {v.stats.denominator for v in pairs.values() if v.origin == "symbol_vs_benchmark"}
+    benchmarks = {
+        v.stats.denominator
+        for v in pairs.values()
+        if v.origin in ("symbol_vs_benchmark", "group_vs_benchmark")
+    }
     best: dict[str, tuple[int, PairView]] = {}
     for view in pairs.values():
         stats = view.stats

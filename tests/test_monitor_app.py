@@ -73,7 +73,8 @@ async def test_every_panel_shows_the_recorded_data():
             "mega_cap_tech",
         ]
         log = app.query_one(SignalLog)
-        assert log.row_count == len([m for m in recorded_messages() if m["type"] == "signal"])
+        signals = [m["data"] for m in recorded_messages() if m["type"] == "signal"]
+        assert 0 < log.row_count == len([s for s in signals if s["level"] != "detail"])
         assert len(app.query_one(RotationGraph).points) == 5
         status = app.query_one(StatusLine).plain
         assert status.startswith("● live │ 2026-09-28 12:00 ET │ lag ")
