@@ -93,7 +93,7 @@ class RotationMonitor(App[None]):
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("n", "pair(1)", "Pair"),
         Binding("N", "pair(-1)", "Previous pair", show=False),
-        Binding("g", "group(1)", "Group"),
+        Binding("g", "group(1)", "Group", show=False),
         Binding("G", "group(-1)", "Previous group", show=False),
         Binding("s", "symbols", "Symbols"),
         Binding("d", "detail", "Detail"),

@@ -3,11 +3,12 @@ close, and relative strength against the benchmark, for a chosen list of symbols
 
 The figures come from each symbol's pair against the benchmark (``SYM/SPY``, origin
 ``symbol_vs_benchmark``; a configured pair against the benchmark, the denominator of
-the symbol and group pairs, stands in when the symbol has none): ``last`` and ``change_pct`` are the numerator's, and "RS vs SPY" is
-the pair's ``rs_vs_sma_pct``, Mansfield relative strength (Weinstein, *Secrets for
-Profiting in Bull and Bear Markets*, 1988): ``(RP / SMA_n(RP) - 1) * 100`` with
-``RP = P / P_benchmark``; above zero the symbol leads the benchmark. ``rs_change_pct``
-(the RS line's change over the configured window) rides along for wide terminals.
+the symbol and group pairs, stands in when the symbol has none): ``last`` and
+``change_pct`` are the numerator's, and "RS vs SPY" is the pair's ``rs_vs_sma_pct``,
+Mansfield relative strength (Weinstein, *Secrets for Profiting in Bull and Bear
+Markets*, 1988): ``(RP / SMA_n(RP) - 1) * 100`` with ``RP = P / P_benchmark``; above
+zero the symbol leads the benchmark. ``rs_change_pct`` (the RS line's change over the
+configured window) rides along for wide terminals.
 A symbol shows only once data for it has arrived.
 """
 

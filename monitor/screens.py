@@ -97,6 +97,7 @@ def evidence_table(signal: Signal) -> Table:
     table.add_row("kind", signal.kind)
     table.add_row("subject", signal.subject)
     table.add_row("direction", direction_text(signal.direction))
+    table.add_row("level", signal.level)
     table.add_row("score", f"{signal.score:.3f}")
     table.add_row(
         "window",

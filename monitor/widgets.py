@@ -178,18 +178,21 @@ class RegimeHeadline(Widget):
         return "\n".join(line.plain for line in self.lines(self.content_size.width or 80))
 
     @staticmethod
-    def entry(view: RegimeView) -> Text:
-        """``IWM/QQQ ▲ into small caps · rotation · since 2026-01-06 · RS +5.30%``."""
+    def entry(view: RegimeView, *, full: bool = True) -> Text:
+        """``IWM/QQQ ▲ into small caps · rotation · since 2026-01-06 · RS +5.30%``;
+        without a regime ``IWM/QQQ no regime``, and when ``full``, the last call."""
         out = Text(view.pair, style="bold")
         if not view.held:
             if not view.has_data:
                 return out.append(" waiting for data", style="dim")
             out.append(" no regime", style=FLAT)
             call = view.last_call
-            if call is not None and view.bar_seconds is not None:
+            if full and call is not None and view.bar_seconds is not None:
+                up = call.direction in UPWARD_SIDES
                 grade = call.evidence.get("grade")
-                out.append(f" (last call {_words(call.direction)}", style="dim")
-                out.append(f" · {_words(str(grade))}" if grade else "", style="dim")
+                out.append(" (last call ", style="dim")
+                out.append("▲ " if up else "▼ ", style=UP if up else DOWN)
+                out.append(_words(str(grade or call.direction)), style="dim")
                 out.append(f" {since_time(call.window_end, view.bar_seconds)})", style="dim")
             return out
         colour = UP if view.upward else DOWN
@@ -199,19 +202,28 @@ class RegimeHeadline(Widget):
         if view.since is not None and view.bar_seconds is not None:
             out.append(f" · since {since_time(view.since, view.bar_seconds)}", FLAT)
         if view.rs_change_pct is not None:
-            out.append(" · RS ", FLAT).append_text(signed(view.rs_change_pct, 2, "%"))
+            out.append(" · RS ", FLAT).append_text(signed(view.rs_change_pct, 1, "%"))
         return out
 
-    def lines(self, width: int) -> list[Text]:
-        if not self.views:
-            return [Text("no regime pair yet", style="dim")]
+    def _pack(self, entries: Iterable[Text], width: int) -> list[Text]:
         lines: list[Text] = []
-        for entry in (self.entry(view) for view in self.views):
+        for entry in entries:
             last = lines[-1] if lines else None
             if last is not None and last.cell_len + len(self.SEPARATOR) + entry.cell_len <= width:
                 last.append(self.SEPARATOR).append_text(entry)
             else:
                 lines.append(entry)
+        return lines
+
+    def lines(self, width: int) -> list[Text]:
+        """The entries side by side where they fit; the last calls of pairs without a
+        regime are dropped first when that saves a line."""
+        if not self.views:
+            return [Text("no regime pair yet", style="dim")]
+        lines = self._pack((self.entry(v) for v in self.views), width)
+        if len(lines) > 1:
+            compact = self._pack((self.entry(v, full=False) for v in self.views), width)
+            lines = compact if len(compact) < len(lines) else lines
         for line in lines:
             line.truncate(width, overflow="ellipsis")
         return lines
