@@ -60,7 +60,7 @@ class RotationMonitor(App[None]):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
     CSS = """
     #main { height: 1fr; }
-    #upper { height: auto; }
+    #upper { height: auto; background: $surface; }
     #tables { height: auto; width: 1fr; }
     RelativeStrengthTable { max-height: 40vh; }
     BreadthTable { max-height: 25vh; }

@@ -25,6 +25,11 @@ UPWARD_SIDES = ("into_small_caps", "broadening")
 """Sides drawn as ▲ (green): money moving into the numerator's side."""
 
 
+def parse_pairs(text: str) -> tuple[str, ...]:
+    """``"IWM/QQQ, small_caps/mega_cap_tech"`` -> the pair names, in order, no repeats."""
+    return tuple(dict.fromkeys(text.replace(",", " ").split()))
+
+
 def split_regime(label: str | None) -> tuple[str | None, str | None]:
     """``"into_small_caps:rotation"`` -> ``("into_small_caps", "rotation")``."""
     if not label:

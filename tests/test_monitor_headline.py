@@ -7,10 +7,11 @@ import hashlib
 from datetime import UTC, datetime
 
 from gateway.messages import MetricsMessage, SignalMessage
-from monitor.headline import DEFAULT_REGIME_PAIRS
+from monitor.headline import DEFAULT_REGIME_PAIRS, parse_pairs
 from monitor.quotes import DEFAULT_QUOTES, parse_symbols
 from monitor.render import since_time
 from monitor.state import DEFAULT_LEVELS, LEVELS, MonitorState, SignalFilter
+from rotation.cli import build_parser
 from streams.records import MetricsSnapshot, PairStats, Signal
 from tests.fixtures.recorded import URL, ThroughClient, recorded_messages, sent_at
 
@@ -227,3 +228,14 @@ def test_level_words_in_the_filter_choose_the_levels():
     words = SignalFilter.parse("level:detail iwm")
     assert words.include == ("iwm",) and words.levels == {"detail"}
     assert set(LEVELS) == {"headline", "supporting", "detail"}
+
+
+def test_rotation_monitor_takes_the_quotes_and_regime_pairs_as_options():
+    args = build_parser().parse_args(
+        ["monitor", "--quotes", "xlk,KRE", "--regime-pairs", "IWM/QQQ,RSP/SPY"]
+    )
+    assert parse_symbols(args.quotes) == ("XLK", "KRE")
+    assert parse_pairs(args.regime_pairs) == ("IWM/QQQ", "RSP/SPY")
+    defaults = build_parser().parse_args(["monitor"])
+    assert defaults.quotes is None and defaults.regime_pairs is None
+    assert parse_pairs("IWM/QQQ, small_caps/mega_cap_tech IWM/QQQ") == DEFAULT_REGIME_PAIRS
