@@ -197,8 +197,9 @@ class RegimeHeadline(Widget):
             return out
         colour = UP if view.upward else DOWN
         out.append(f" {'▲' if view.upward else '▼'} {_words(view.side or '')}", f"bold {colour}")
-        grade = _words(view.grade or "")
-        out.append(" · ", FLAT).append(grade, style="bold" if grade != "watch" else "")
+        if view.grade:
+            grade = _words(view.grade)
+            out.append(" · ", FLAT).append(grade, style="bold" if grade != "watch" else "")
         if view.since is not None and view.bar_seconds is not None:
             out.append(f" · since {since_time(view.since, view.bar_seconds)}", FLAT)
         if view.rs_change_pct is not None:

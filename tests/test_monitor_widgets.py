@@ -292,6 +292,10 @@ async def test_regime_headline_shares_a_line_when_wide_and_says_when_none_is_hel
         )
         headline.show(MonitorState(URL).regime_headline())
         assert headline.plain.startswith("IWM/QQQ waiting for data   small_caps/")
+        odd = MonitorState(URL, regime_pairs=["A/B"])
+        feed(odd, pair_snapshot("A/B", JAN_26_CLOSE, regime="narrowing"))
+        headline.show(odd.regime_headline())
+        assert headline.plain == "A/B ▼ narrowing"  # a label without a grade, no since
 
 
 async def test_regime_headline_drops_the_last_call_before_taking_a_second_line():
