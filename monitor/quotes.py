@@ -37,8 +37,8 @@ SECTOR_ETFS = (
     "KRE",
 )
 DEFAULT_QUOTES = MEGA_CAPS + SECTOR_ETFS
-"""The large caps of the seed's "Recent Quotes" and the SPDR sector ETFs with the
-regional-bank ETF (KRE)."""
+"""The largest US caps (the seven mega-cap tech names, both Alphabet classes, and
+Broadcom) and the SPDR sector ETFs with the regional-bank ETF (KRE)."""
 
 
 @dataclass(frozen=True)
