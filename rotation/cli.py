@@ -106,6 +106,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("monitor", "Open the terminal monitor on a running gateway.", cmd_monitor)
     p.add_argument("--url", default="ws://127.0.0.1:8765/ws", help="gateway websocket URL")
+    p.add_argument(
+        "--quotes",
+        metavar="SYMBOLS",
+        help="the quote panel's symbols, comma-separated (default: AAPL,MSFT,NVDA,GOOGL,GOOG,"
+        "AMZN,META,TSLA,AVGO and the sector ETFs XLK,XLF,XLI,XLRE,XLE,XLV,XLY,XLP,XLU,XLB,"
+        "XLC,KRE)",
+    )
+    p.add_argument(
+        "--regime-pairs",
+        metavar="PAIRS",
+        help="pairs the top line lists before any regime shows, comma-separated "
+        "(default: IWM/QQQ,small_caps/mega_cap_tech)",
+    )
 
     p = add(
         "replay",
