@@ -388,6 +388,14 @@ class MetricsSnapshot(msgspec.Struct, frozen=True):
     ] = 0
     group: GroupStats | None = None
     pair: PairStats | None = None
+    provisional: Annotated[
+        list[str],
+        msgspec.Meta(
+            description="Figures of this snapshot still warming up (their window is not "
+            "full, or an EMA still leans on its seed): read them as provisional. No "
+            "signal rule speaks on a provisional window."
+        ),
+    ] = []
     schema_version: int = SCHEMA_VERSION
 
 

@@ -91,6 +91,15 @@ class Sessions:
     def is_continuous(self) -> bool:
         return not len(self.open)
 
+    @cached_property
+    def regular_session_seconds(self) -> int:
+        """The most common session length in seconds (6.5 hours on XNYS): what a
+        trading day is when a window is given in days."""
+        if self.is_continuous or not len(self.open):
+            return 86_400
+        lengths, counts = np.unique((self.close - self.open) // MICROS, return_counts=True)
+        return int(lengths[np.argmax(counts)])
+
     def __len__(self) -> int:
         return len(self.open)
 

@@ -171,3 +171,19 @@ def test_session_change_on_intraday_bars_is_against_the_close_before_the_gap():
     change.update(overnight, {"IWM": 104.04})
     change.update(overnight + bar, {"IWM": 99.96})
     assert change.change_pct("IWM") == pytest.approx(-2.0)  # against 102, not 104.04
+
+
+def test_snapshots_name_their_provisional_figures_until_the_windows_fill(default_run):
+    """Warm-up is explicit: a pair's RS average is provisional for its first sma_bars
+    bars, a group's McClellan figures until their slow EMA's seed weighs under 5%."""
+    universe, pipeline = default_run
+    rs_sma_bars = universe.relative_strength.sma_bars
+    pair = [s for s in pipeline.snapshots if s.subject == "pair:IWM/QQQ"]
+    assert all("rs_sma" in s.provisional for s in pair[: rs_sma_bars - 1])
+    assert all("rs_sma" not in s.provisional for s in pair[rs_sma_bars:])
+    assert "regime" in pair[0].provisional and "regime" not in pair[-1].provisional
+    group = [s for s in pipeline.snapshots if s.subject == "group:small_caps"]
+    assert len(group) > 59
+    assert all("mcclellan_oscillator" in s.provisional for s in group[:58])
+    assert all("mcclellan_oscillator" not in s.provisional for s in group[59:])
+    assert "zweig_ema" not in group[15].provisional

@@ -35,7 +35,9 @@ from typing import Any
 
 import numpy as np
 
+from agents.analytics.breadth import BreadthParams
 from agents.analytics.breadth_table import BreadthTable, IntervalColumns
+from agents.analytics.indicators import settled_after
 from agents.analytics.interval_bars import IntervalBars
 from agents.analytics.relative_strength import RelativeStrength, RSPoint
 from agents.analytics.rrg import RelativeRotation, RRGPoint
@@ -84,13 +86,26 @@ class GroupTracker:
         self.history: deque[tuple[float | None, int]] = deque(maxlen=params.confirm_bars + 1)
         self.last_thrust: int | None = None
         self.metrics: GroupStats | None = None
+        self.intervals = 0
 
     def update(self, interval: int, metrics: GroupStats) -> None:
         """Take the group's breadth at one interval."""
         self.metrics = metrics
+        self.intervals += 1
         self.history.append((metrics.pct_above_sma, metrics.ad_line))
         if metrics.zweig_thrust:
             self.last_thrust = interval
+
+    def provisional(self, params: BreadthParams) -> list[str]:
+        """The group's figures still leaning on their EMAs' seeds: until the seed's
+        weight, (1 - alpha)^n, is under :data:`SEED_WEIGHT` (59 bars for the McClellan
+        slow EMA, alpha 0.05; 15 for the Zweig EMA, alpha 2/11)."""
+        out = []
+        if self.intervals < settled_after(2.0 / (params.mcclellan_slow + 1)):
+            out += ["mcclellan_oscillator", "mcclellan_ratio_adjusted", "summation_index"]
+        if self.intervals < settled_after(2.0 / (params.zweig_span + 1)):
+            out.append("zweig_ema")
+        return out
 
     def verdicts(self, crossovers: tuple[tuple[str, str], ...] = ()) -> list[Verdict]:
         """The verdicts of the group's rules on the interval taken last."""
@@ -129,6 +144,23 @@ class PairTracker:
         )
         self.regime = next((r for r in self.rules if isinstance(r, RotationRegime)), None)
         self.crossover: str | None = None
+
+    def provisional(self, point: RSPoint, rrg: RRGPoint | None) -> list[str]:
+        """The pair's figures whose window is not full yet."""
+        out = [
+            name
+            for name, value in (
+                ("rs_sma", point.sma),
+                ("rs_change_pct", point.change_pct),
+                ("zscore", point.zscore),
+            )
+            if value is None
+        ]
+        if rrg is None or rrg.provisional:
+            out.append("rrg")
+        if self.regime is not None and not self.regime.initialized:
+            out.append("regime")
+        return out
 
     def update(
         self, numerator: float, denominator: float, breadth: tuple[bool, bool]
@@ -288,6 +320,7 @@ class RotationEngine:
             bars=self.bars,
             interval_ticks=self.interval_ticks,
             group=group.metrics,
+            provisional=group.provisional(self.universe.breadth),
         )
 
     def _pair_snapshot(
@@ -328,6 +361,7 @@ class RotationEngine:
                 last=self.session.last.get(spec.numerator),
                 change_pct=self.session.change_pct(spec.numerator),
             ),
+            provisional=pair.provisional(point, rrg),
         )
 
     def _regime_figures(self, pair: PairTracker, point: RSPoint) -> dict[str, Any]:
