@@ -4,7 +4,7 @@ Decodes each message (a frame of ticks or one tick) and checks it with the pure
 :mod:`agents.analytics.tick_checks`, applies the ticks that pass to the partition's
 :class:`TickPartition`, and sends the bars it closed with the partition's watermark
 and the message offset. Every input it cannot use (not JSON, invalid, unknown symbol,
-wrong partition, too far in the future or past, late, duplicate) goes to the
+wrong partition, too far in the future or past, late, duplicate, off-session) goes to the
 dead-letter topic with its original bytes, its source and a reason; the other ticks
 of the same frame go on, and nothing stops the agent.
 
@@ -120,6 +120,15 @@ def register(
             symbol = duplicates.symbols[int(duplicates.symbol[i])]
             detail = f"{symbol} tick at {when(int(duplicates.ts[i]))} is already in its bar"
             rejections.append(message.rejection(int(duplicates.row[i]), "duplicate", detail))
+        off = update.off_session
+        for i in range(len(off)):
+            symbol, ts = off.symbols[int(off.symbol[i])], int(off.ts[i])
+            detail = (
+                f"{symbol} tick at {when(ts)} is outside every {universe.calendar.name} "
+                f"session (a weekend, a holiday or outside trading hours; the sessions "
+                f"cover {universe.calendar.span()}): in no bar"
+            )
+            rejections.append(message.rejection(int(off.row[i]), "off_session", detail))
         return rejections
 
     @app.agent(topics[TICKS.name], name="bars")
@@ -137,7 +146,7 @@ def register(
             )
             frames, update = state.apply(ticks, offset)
             rejections = decoded.rejected + refused
-            if len(update.late) or len(update.duplicates):
+            if len(update.late) or len(update.duplicates) or len(update.off_session):
                 rejections += late_and_duplicates(decoded, state, update)
             if rejections:
                 await reject(rejections, partition, offset)

@@ -120,7 +120,11 @@ class BarRecovery:
         universe = self.universe
         return BarState(
             TickPartition(
-                partition, universe.bar_seconds, universe.allowed_lateness_seconds, universe.symbol
+                partition,
+                universe.bar_seconds,
+                universe.allowed_lateness_seconds,
+                universe.symbol,
+                universe.calendar,
             ),
             TickGate(partition, self.partition_of, universe.symbols, universe.ticks),
         )

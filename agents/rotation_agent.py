@@ -3,7 +3,9 @@
 Merges the bar frames into complete intervals (:class:`IntervalMerger`), runs each
 through the :class:`RotationEngine`, and sends every snapshot to ``rotation.metrics``
 and every signal to ``rotation.signals``, both keyed by subject (a consumer can
-compact by key); signals carry content-derived ids to deduplicate on.
+compact by key); signals carry content-derived ids to deduplicate on, and the Kafka
+headers ``level`` (headline, supporting, detail) and ``kind`` (UTF-8), so a consumer
+can filter without decoding the value.
 
 After a restart or a rebalance this agent reads ``rotation.bars`` from its start up to
 the first message this process receives, and :class:`agents.recovery.RotationRecovery`
@@ -27,8 +29,14 @@ from agents.topic_reader import read_partition
 from streams.codec import decode_bar_frame, encode
 from streams.kafka import Settings
 from streams.partitioning import partitioner
+from streams.records import Signal
 
 log = logging.getLogger("rotation.signals")
+
+
+def signal_headers(signal: Signal) -> list[tuple[str, bytes]]:
+    """The Kafka headers of a signal: its ``level`` and ``kind``, as UTF-8 bytes."""
+    return [("level", signal.level.encode()), ("kind", signal.kind.encode())]
 
 
 def register(
@@ -83,4 +91,8 @@ def register(
                     await metrics.send(key=snapshot.subject.encode(), value=encode(snapshot))
                 for signal in fired:
                     log.info("signal %s", signal.summary)
-                    await signals.send(key=signal.subject.encode(), value=encode(signal))
+                    await signals.send(
+                        key=signal.subject.encode(),
+                        value=encode(signal),
+                        headers=signal_headers(signal),
+                    )

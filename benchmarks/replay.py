@@ -157,7 +157,7 @@ def plumbing(data: Path, config: Path) -> tuple[float, int]:
     for chunk in TimeOrdered(data):
         fed = tally.in_universe(chunk.table)
         tally.add(chunk.table, fed)
-        plan = ReplayPlan(chunk.table, fed, universe.bar_seconds)
+        plan = ReplayPlan(chunk.table, fed, universe.bar_seconds, universe.calendar)
         for lo, hi in plan.blocks(0, OFFLINE_BLOCK_TICKS):
             columns = plan.columns(lo, hi)
             of_tick = np.array([home(s) for s in columns.symbols])[columns.symbol]

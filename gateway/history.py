@@ -118,6 +118,7 @@ class History:
                 signal.kind,
                 signal.score,
                 _encoder.encode(message),
+                signal.level,
             )
             channel.retained.append(entry)
             published.append((channel.name, entry))

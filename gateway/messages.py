@@ -25,7 +25,7 @@ from typing import Annotated, Literal, get_args
 
 import msgspec
 
-from streams.records import MetricsSnapshot, Signal, SignalKind
+from streams.records import MetricsSnapshot, Signal, SignalKind, SignalLevel
 
 PROTOCOL_VERSION = 2
 FAMILIES: tuple[str, ...] = ("signals", "metrics")
@@ -84,13 +84,16 @@ class Filter(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """Narrows a subscription; every condition given must hold.
 
     ``kinds``: signal kinds on signal channels, ``group``/``pair`` on metrics channels.
-    ``min_score``: signal channels only. With a filter, ``seq`` still counts the whole
-    channel, so the seq of consecutive messages a client receives may jump.
+    ``min_score``: signal channels only. ``levels``: signal channels only, the levels
+    of the hierarchy to receive (``headline``, ``supporting``, ``detail``). With a
+    filter, ``seq`` still counts the whole channel, so the seq of consecutive messages
+    a client receives may jump.
     """
 
     kinds: Annotated[list[str], msgspec.Meta(min_length=1, max_length=16)] | None = None
     subjects: Annotated[list[Subject], msgspec.Meta(min_length=1, max_length=256)] | None = None
     min_score: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    levels: Annotated[list[SignalLevel], msgspec.Meta(min_length=1, max_length=3)] | None = None
 
 
 class Position(msgspec.Struct, forbid_unknown_fields=True):
@@ -294,6 +297,7 @@ SERVER_MESSAGES = (
 CLIENT_MESSAGES = (Subscribe, Unsubscribe, Auth, Ping)
 DATA_MESSAGES = (SignalMessage, MetricsMessage)
 SIGNAL_KINDS: tuple[str, ...] = get_args(SignalKind)
+SIGNAL_LEVELS: tuple[str, ...] = get_args(SignalLevel)
 ServerMessage = (
     Welcome
     | Authenticated

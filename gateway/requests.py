@@ -17,6 +17,7 @@ from gateway.messages import (
     FAMILIES,
     METRICS_KINDS,
     SIGNAL_KINDS,
+    SIGNAL_LEVELS,
     Auth,
     Error,
     Ping,
@@ -71,7 +72,8 @@ def parse_request(frame: str | bytes, max_bytes: int = MAX_REQUEST_BYTES) -> Req
     try:
         request = _ops[op].decode(frame)
     except msgspec.ValidationError as exc:
-        return Error("bad_request", f"invalid {op} request: {exc}", request_id)
+        hint = f"; levels are {list(SIGNAL_LEVELS)}" if "$.filter.levels" in str(exc) else ""
+        return Error("bad_request", f"invalid {op} request: {exc}{hint}", request_id)
     if isinstance(request, Subscribe) and (problem := _subscribe_problem(request)):
         return Error("bad_request", f"invalid subscribe request: {problem}", request_id)
     return request
@@ -88,6 +90,8 @@ def _subscribe_problem(request: Subscribe) -> str | None:
         return None
     if flt.min_score is not None and "metrics" in families:
         return "min_score applies to signal channels only; subscribe to metrics separately"
+    if flt.levels is not None and "metrics" in families:
+        return "levels applies to signal channels only; subscribe to metrics separately"
     if flt.kinds:
         for family in families:
             allowed = SIGNAL_KINDS if family == "signals" else METRICS_KINDS

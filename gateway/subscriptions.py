@@ -18,23 +18,28 @@ class Entry:
     score: float | None
     payload: bytes
     """The message's JSON."""
+    level: str | None = None
+    """A signal's level (headline, supporting, detail); None for metrics."""
 
 
 class Matcher:
     """A :class:`Filter` compiled for the fan-out: one call per message and subscriber."""
 
-    __slots__ = ("filter", "kinds", "min_score", "subjects")
+    __slots__ = ("filter", "kinds", "levels", "min_score", "subjects")
 
     def __init__(self, flt: Filter) -> None:
         self.filter = flt
         self.kinds = frozenset(flt.kinds) if flt.kinds is not None else None
         self.subjects = frozenset(flt.subjects) if flt.subjects is not None else None
         self.min_score = flt.min_score
+        self.levels = frozenset(flt.levels) if flt.levels is not None else None
 
     def __call__(self, entry: Entry) -> bool:
         if self.kinds is not None and entry.kind not in self.kinds:
             return False
         if self.subjects is not None and entry.subject not in self.subjects:
+            return False
+        if self.levels is not None and entry.level not in self.levels:
             return False
         return self.min_score is None or (entry.score is not None and entry.score >= self.min_score)
 

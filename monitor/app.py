@@ -1,5 +1,5 @@
-"""The Textual app: relative strength, breadth, the signal log and the rotation graph,
-fed by a :class:`gateway.client.GatewayClient`.
+"""The Textual app: the regime headline, relative strength, breadth, recent quotes, the
+signal log and the rotation graph, fed by a :class:`gateway.client.GatewayClient`.
 
 Network I/O runs in a worker task and only updates :class:`monitor.state.MonitorState`;
 the panels are redrawn from that state a few times a second, so a flood of messages
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Protocol
 
 from textual.app import App, ComposeResult, ScreenStackError
@@ -22,11 +22,15 @@ from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Input
 
 from gateway.client import Event
+from monitor.headline import DEFAULT_REGIME_PAIRS
+from monitor.quotes import DEFAULT_QUOTES
 from monitor.screens import EvidenceScreen, HelpScreen
-from monitor.state import MonitorState, SignalFilter
+from monitor.state import LEVELS, MonitorState, SignalFilter
 from monitor.widgets import (
     BreadthTable,
     PairDetail,
+    QuoteTable,
+    RegimeHeadline,
     RelativeStrengthTable,
     RotationGraph,
     SignalLog,
@@ -56,12 +60,19 @@ class RotationMonitor(App[None]):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
     CSS = """
     #main { height: 1fr; }
-    RelativeStrengthTable { max-height: 40%; }
-    BreadthTable { max-height: 25%; }
+    #upper { height: auto; background: $surface; }
+    #tables { height: auto; width: 1fr; }
+    RelativeStrengthTable { max-height: 40vh; }
+    BreadthTable { max-height: 25vh; }
+    QuoteTable { width: 44; max-height: 65vh; border-left: vkey $primary-darken-2; }
+    Screen.-narrow QuoteTable { display: none; }
+    Screen.-narrow #main.-swap-quotes QuoteTable { display: block; width: 1fr; border-left: none; }
+    Screen.-narrow #main.-swap-quotes #tables { display: none; }
+    Screen.-wide #main.-swap-quotes QuoteTable { display: none; }
     #lower { height: 1fr; }
     #log-column { width: 1fr; }
     #graph-column { width: 40%; min-width: 30; max-width: 80; }
-    RelativeStrengthTable, BreadthTable, SignalLog, RotationGraph, PairDetail {
+    RelativeStrengthTable, BreadthTable, QuoteTable, SignalLog, RotationGraph, PairDetail {
         border-top: solid $primary;
         border-title-color: $text-accent;
         border-title-style: bold;
@@ -69,7 +80,7 @@ class RotationMonitor(App[None]):
         background: $surface;
     }
     RotationGraph, PairDetail { border-left: vkey $primary-darken-2; }
-    RelativeStrengthTable:focus, BreadthTable:focus, SignalLog:focus {
+    RelativeStrengthTable:focus, BreadthTable:focus, QuoteTable:focus, SignalLog:focus {
         border-top: solid $accent;
     }
     #filter { display: none; height: 1; border: none; padding: 0 1; }
@@ -82,9 +93,11 @@ class RotationMonitor(App[None]):
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("n", "pair(1)", "Pair"),
         Binding("N", "pair(-1)", "Previous pair", show=False),
-        Binding("g", "group(1)", "Group"),
+        Binding("g", "group(1)", "Group", show=False),
         Binding("G", "group(-1)", "Previous group", show=False),
         Binding("s", "symbols", "Symbols"),
+        Binding("d", "detail", "Detail"),
+        Binding("r", "quotes", "Quotes"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
@@ -97,19 +110,22 @@ class RotationMonitor(App[None]):
         watchdog: Callable[[], str | None] | None = None,
         source: Callable[[str], EventSource] | None = None,
         clock: Callable[[], float] = time.time,
+        quotes: Iterable[str] = DEFAULT_QUOTES,
+        regime_pairs: Iterable[str] = DEFAULT_REGIME_PAIRS,
     ) -> None:
         """``url``: the gateway's websocket URL. ``exit_after``: quit after this many
         seconds. ``watchdog``: called every second; a non-empty answer is a problem
         that ends the app (kept in ``problem``). ``source``: makes the event source
         for ``url`` (default: a reconnecting ``GatewayClient``). ``clock``: wall time
-        in seconds, for the lag and the rates."""
+        in seconds, for the lag and the rates. ``quotes``: the symbols of the quote
+        panel. ``regime_pairs``: the pairs the headline always lists."""
         super().__init__()
         self.url = url
         self.exit_after = exit_after
         self.watchdog = watchdog
         self.source = source or _gateway_client
         self.clock = clock
-        self.state = MonitorState(url)
+        self.state = MonitorState(url, quotes=quotes, regime_pairs=regime_pairs)
         self.signal_filter = SignalFilter()
         self.problem: str | None = None
         self.paused = False
@@ -118,12 +134,18 @@ class RotationMonitor(App[None]):
         self._drawn_version = -1
 
     def compose(self) -> ComposeResult:
+        yield RegimeHeadline(id="headline")
         with Vertical(id="main"):
-            yield RelativeStrengthTable(id="rs")
-            yield BreadthTable(id="breadth")
+            with Horizontal(id="upper"):
+                with Vertical(id="tables"):
+                    yield RelativeStrengthTable(id="rs")
+                    yield BreadthTable(id="breadth")
+                yield QuoteTable(id="quotes")
             with Horizontal(id="lower"):
                 with Vertical(id="log-column"):
-                    yield Input(placeholder="filter: words, -word, score>=1", id="filter")
+                    yield Input(
+                        placeholder="filter: words, -word, score>=1, level:detail", id="filter"
+                    )
                     yield SignalLog(id="signals")
                 with Vertical(id="graph-column"):
                     yield RotationGraph(id="rrg")
@@ -210,7 +232,9 @@ class RotationMonitor(App[None]):
         pair = state.current_pair()
         group = state.current_group()
         pairs = state.visible_pairs()
+        self.query_one(RegimeHeadline).show(state.regime_headline())
         self.query_one(RelativeStrengthTable).show(pairs, pair.name if pair else None)
+        self.query_one(QuoteTable).show(state.quote_rows())
         self.query_one(BreadthTable).show(state.visible_groups(), group.name if group else None)
         self.query_one(RotationGraph).show(pairs, pair)
         self.query_one(PairDetail).show(pair)
@@ -220,9 +244,13 @@ class RotationMonitor(App[None]):
         state = self.state
         log = self.query_one(SignalLog)
         log.show(state.newest_signals(self.signal_filter))
-        shown, total = log.row_count, len(state.signals)
+        levels = state.shown_levels(self.signal_filter)
         title = "Signals (newest first)"
+        if levels != set(LEVELS):
+            title += " · " + " + ".join(level for level in LEVELS if level in levels)
         if self.signal_filter.text:
+            shown = log.row_count
+            total = sum(signal.level in levels for signal in state.signals.values())
             title += f" · filter “{self.signal_filter.text}”: {shown} of {total}"
         log.border_title = title
 
@@ -246,6 +274,13 @@ class RotationMonitor(App[None]):
     def action_symbols(self) -> None:
         self.state.toggle_symbols()
         self.redraw()
+
+    def action_detail(self) -> None:
+        self.state.toggle_detail()
+        self._draw_signals()
+
+    def action_quotes(self) -> None:
+        self.query_one("#main").toggle_class("-swap-quotes")
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -38,6 +38,20 @@ def event_time(micros: int, *, short: bool = False) -> str:
     return moment.strftime("%m-%d %H:%M" if short else "%Y-%m-%d %H:%M")
 
 
+def since_time(micros: int, bar_seconds: int) -> str:
+    """When a regime began, from the end of its first bar: the session's date for daily
+    (or longer) bars, date and time (ET) for intraday ones.
+
+    A daily bar ends at midnight UTC, at the close or at midnight New York, depending
+    on who stamped it; its date is that of the bar's last instant (end - 1 us) in New
+    York, which is the session's date for all three.
+    """
+    if bar_seconds >= 86400:
+        moment = datetime.fromtimestamp((micros - 1) / 1e6, MARKET_TIME)
+        return moment.strftime("%Y-%m-%d")
+    return event_time(micros)
+
+
 def duration(seconds: float) -> str:
     """A duration in its largest unit: ``0.4 s``, ``12 s``, ``5 m``, ``3 h 20 m``, ``72 d``."""
     sign = "-" if seconds < 0 else ""

@@ -21,12 +21,19 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("n / N", "next / previous pair: highlighted in the tables and on the RRG"),
     ("g / G", "next / previous group in the breadth table"),
     ("s", "show or hide the symbol-vs-benchmark pairs (table and RRG)"),
+    ("d", "show or hide detail signals (single symbols) in the log"),
+    ("r", "recent quotes: on a small terminal in place of the tables, else hide them"),
     ("Enter", "on a signal: its evidence"),
     ("Tab", "move between panels; arrows move in a panel"),
     ("?", "this help"),
 )
 
 PANELS: tuple[tuple[str, str], ...] = (
+    (
+        "Top line",
+        "each regime pair's rotation regime: side (▲ into small caps, ▼ into mega caps), "
+        "grade, since when, and the RS change since then; 'no regime' when none is held",
+    ),
     (
         "Relative strength",
         "each pair's RS line (numerator / denominator), its change over the window, the "
@@ -41,8 +48,15 @@ PANELS: tuple[tuple[str, str], ...] = (
     ),
     (
         "Signals",
-        "newest first by event time; filter words match kind, subject, direction and "
-        "summary; -word excludes; score>=1 keeps strong ones",
+        "newest first by event time; headline (★) and supporting signals, d adds "
+        "detail ones; filter words match kind, subject, direction and summary; -word "
+        "excludes; score>=1 keeps strong ones; level:detail, level:headline, level:all "
+        "choose levels, -level:supporting drops one",
+    ),
+    (
+        "Recent quotes",
+        "last price, change since the previous close (%) and RS vs the benchmark: "
+        "Mansfield RS, the RS line's distance from its moving average (%)",
     ),
     (
         "Rotation graph",
@@ -97,6 +111,7 @@ def evidence_table(signal: Signal) -> Table:
     table.add_row("kind", signal.kind)
     table.add_row("subject", signal.subject)
     table.add_row("direction", direction_text(signal.direction))
+    table.add_row("level", signal.level)
     table.add_row("score", f"{signal.score:.3f}")
     table.add_row(
         "window",

@@ -19,16 +19,23 @@ from __future__ import annotations
 import re
 from bisect import insort
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 from gateway.client import Message, UnknownMessage
 from gateway.messages import Error, MetricsMessage, Shutdown, SignalMessage
-from streams.records import GroupStats, MetricsSnapshot, PairStats, Signal
+from monitor.headline import DEFAULT_REGIME_PAIRS, RegimeView, regime_view
+from monitor.quotes import DEFAULT_QUOTES, QuoteView, quote_rows
+from streams.records import GroupStats, MetricsSnapshot, PairStats, Signal, SignalLevel
 
 ORIGIN_ORDER = {"configured": 0, "group_vs_benchmark": 1, "symbol_vs_benchmark": 2}
 RATE_WINDOW = 10.0
 """Seconds of arrivals that ticks/s and signals/s average over."""
+LEVELS: tuple[SignalLevel, ...] = get_args(SignalLevel)
+"""Signal levels, most important first: headline, supporting, detail."""
+DEFAULT_LEVELS: frozenset[SignalLevel] = frozenset({"headline", "supporting"})
+"""What the signal log shows until detail is asked for (the ``d`` key or ``level:detail``)."""
 
 
 class RSPoint(NamedTuple):
@@ -141,20 +148,34 @@ class Connection:
 @dataclass
 class SignalFilter:
     """The signal log's filter: words every shown signal contains (kind, subject,
-    direction or summary), ``-word`` it must not contain, ``score>=X`` its minimum."""
+    direction or summary), ``-word`` it must not contain, ``score>=X`` its minimum,
+    ``level:L`` the levels shown (``headline``, ``supporting``, ``detail``; several
+    add up, and they replace the log's default levels) and ``-level:L`` a level not
+    shown."""
 
     text: str = ""
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     min_score: float | None = None
+    levels: frozenset[str] = frozenset()
+    """Levels asked for with ``level:``; empty: the log's default levels."""
+    hidden_levels: frozenset[str] = frozenset()
+    """Levels refused with ``-level:``."""
 
     @classmethod
     def parse(cls, text: str) -> SignalFilter:
         include: list[str] = []
         exclude: list[str] = []
+        levels: set[str] = set()
+        hidden: set[str] = set()
         min_score = None
         for word in text.lower().split():
-            if match := re.fullmatch(r"(?:score)?>=?([0-9.]+)", word):
+            if match := re.fullmatch(r"(-?)level:(\w*)", word):
+                chosen = {level for level in LEVELS if level.startswith(match.group(2))}
+                if match.group(2) == "all":
+                    chosen = set(LEVELS)
+                (hidden if match.group(1) else levels).update(chosen or {match.group(2)})
+            elif match := re.fullmatch(r"(?:score)?>=?([0-9.]+)", word):
                 try:
                     min_score = float(match.group(1))
                 except ValueError:
@@ -163,9 +184,23 @@ class SignalFilter:
                 exclude.append(word[1:])
             else:
                 include.append(word)
-        return cls(text.strip(), tuple(include), tuple(exclude), min_score)
+        return cls(
+            text.strip(),
+            tuple(include),
+            tuple(exclude),
+            min_score,
+            frozenset(levels),
+            frozenset(hidden),
+        )
 
-    def matches(self, signal: Signal) -> bool:
+    def shown_levels(self, default: Iterable[str]) -> frozenset[str]:
+        """The levels the log shows: those asked for, else ``default``, less the refused."""
+        return (self.levels or frozenset(default)) - self.hidden_levels
+
+    def matches(self, signal: Signal, levels: Iterable[str] = LEVELS) -> bool:
+        """Whether ``signal`` passes the words and score (and is of one of ``levels``)."""
+        if signal.level not in levels:
+            return False
         if self.min_score is not None and signal.score < self.min_score:
             return False
         haystack = f"{signal.kind} {signal.subject} {signal.direction} {signal.summary}".lower()
@@ -177,7 +212,17 @@ class SignalFilter:
 class MonitorState:
     """Everything the screen shows, updated one gateway event at a time."""
 
-    def __init__(self, url: str, *, history: int = 240, max_signals: int = 1000) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        history: int = 240,
+        max_signals: int = 1000,
+        regime_pairs: Iterable[str] = DEFAULT_REGIME_PAIRS,
+        quotes: Iterable[str] = DEFAULT_QUOTES,
+    ) -> None:
+        """``regime_pairs``: pairs the headline always lists (others join it when the
+        gateway shows they hold a regime); ``quotes``: symbols of the quote panel."""
         self.connection = Connection(url)
         self.pairs: dict[str, PairView] = {}
         self.groups: dict[str, GroupView] = {}
@@ -196,6 +241,13 @@ class MonitorState:
         self.selected_pair: str | None = None
         self.selected_group: str | None = None
         self.show_symbols = False
+        self.show_detail = False
+        """Whether the signal log shows ``detail`` signals (single symbols) by default."""
+        self.regime_pairs: dict[str, None] = dict.fromkeys(regime_pairs)
+        """The headline's pairs, in order (see :mod:`monitor.headline`)."""
+        self.regime_calls: dict[str, Signal] = {}
+        """The newest ``rotation_regime`` signal of each pair (by event time)."""
+        self.quotes = tuple(quotes)
         self.version = 0
         """Increases with every change the panels show; the app redraws when it moved."""
         self._counted_ts: deque[int] = deque(maxlen=64)
@@ -253,6 +305,8 @@ class MonitorState:
             self.pairs[name] = view
         elif snapshot.ts < view.latest.ts:
             return  # an older copy (a snapshot after a resume): the newer one stands
+        if snapshot.pair.regime is not None:
+            self.regime_pairs.setdefault(name, None)
         if not view.history or snapshot.ts > view.history[-1].ts:
             view.history.append(RSPoint(snapshot.ts, snapshot.bars, snapshot.pair.rs))
         view.latest = snapshot
@@ -283,6 +337,12 @@ class MonitorState:
             del self.signals[oldest]
         if self.latest_ts is None or signal.ts > self.latest_ts:
             self.latest_ts = signal.ts
+        if signal.kind == "rotation_regime":
+            pair = signal.subject.removeprefix("pair:")
+            self.regime_pairs.setdefault(pair, None)
+            known = self.regime_calls.get(pair)
+            if known is None or signal.ts >= known.ts:
+                self.regime_calls[pair] = signal
         if live:
             self._live_since = self._live_since or now
             self._signal_arrivals.append(now)
@@ -324,12 +384,40 @@ class MonitorState:
         self.show_symbols = not self.show_symbols
         self.version += 1
 
+    def toggle_detail(self) -> None:
+        self.show_detail = not self.show_detail
+        self.version += 1
+
+    def default_levels(self) -> frozenset[str]:
+        """The levels the signal log shows when its filter names none."""
+        return frozenset(LEVELS) if self.show_detail else frozenset(DEFAULT_LEVELS)
+
+    def shown_levels(self, signal_filter: SignalFilter) -> frozenset[str]:
+        return signal_filter.shown_levels(self.default_levels())
+
+    def regime_headline(self) -> list[RegimeView]:
+        """One entry per regime pair, in the headline's order."""
+        return [
+            regime_view(
+                name,
+                view.latest if (view := self.pairs.get(name)) else None,
+                self.regime_calls.get(name),
+            )
+            for name in self.regime_pairs
+        ]
+
+    def quote_rows(self) -> list[QuoteView]:
+        """The quote panel's rows: the ``quotes`` symbols that have data, in that order."""
+        return quote_rows(self.quotes, self.pairs)
+
     def newest_signals(self, signal_filter: SignalFilter, limit: int = 200) -> list[Signal]:
-        """Signals newest first (by event time) that pass the filter, at most ``limit``."""
+        """Signals newest first (by event time) of the shown levels that pass the
+        filter, at most ``limit``."""
+        levels = self.shown_levels(signal_filter)
         out: list[Signal] = []
         for _, _, signal_id in reversed(self._signal_times):
             signal = self.signals[signal_id]
-            if signal_filter.matches(signal):
+            if signal_filter.matches(signal, levels):
                 out.append(signal)
                 if len(out) >= limit:
                     break

@@ -16,6 +16,8 @@ from rich.text import Text
 from textual.widget import Widget
 from textual.widgets import DataTable
 
+from monitor.headline import UPWARD_SIDES, RegimeView, split_regime
+from monitor.quotes import QuoteView
 from monitor.render import (
     DOWN,
     FLAT,
@@ -30,6 +32,7 @@ from monitor.render import (
     rate,
     rrg_canvas,
     signed,
+    since_time,
     sparkline,
 )
 from monitor.state import GroupView, MonitorState, PairView
@@ -141,11 +144,148 @@ def _rs_text(rs: float) -> str:
 
 
 def _regime_text(regime: str | None) -> Text:
-    if not regime:
+    side, grade = split_regime(regime)
+    if side is None:
         return Text("-", style="dim")
-    side, _, grade = regime.partition(":")
-    style = UP if side in ("into_small_caps", "broadening") else DOWN
-    return Text(f"{side.replace('_', ' ')} ({grade.replace('_', ' ')})", style=f"bold {style}")
+    style = UP if side in UPWARD_SIDES else DOWN
+    grade_text = (grade or "").replace("_", " ")
+    return Text(f"{side.replace('_', ' ')} ({grade_text})", style=f"bold {style}")
+
+
+def _words(name: str) -> str:
+    return name.replace("_", " ")
+
+
+class RegimeHeadline(Widget):
+    """The top line: each regime pair's side and grade, since when, and its RS change
+    since then (one line, or one line per pair when they do not fit side by side)."""
+
+    DEFAULT_CSS = """
+    RegimeHeadline { height: auto; padding: 0 1; background: $boost; }
+    """
+    SEPARATOR = "   "
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.views: list[RegimeView] = []
+
+    def show(self, views: Sequence[RegimeView]) -> None:
+        self.views = list(views)
+        self.refresh(layout=True)
+
+    @property
+    def plain(self) -> str:
+        return "\n".join(line.plain for line in self.lines(self.content_size.width or 80))
+
+    @staticmethod
+    def entry(view: RegimeView, *, full: bool = True) -> Text:
+        """``IWM/QQQ ▲ into small caps · rotation · since 2026-01-06 · RS +5.30%``;
+        without a regime ``IWM/QQQ no regime``, and when ``full``, the last call."""
+        out = Text(view.pair, style="bold")
+        if not view.held:
+            if not view.has_data:
+                return out.append(" waiting for data", style="dim")
+            out.append(" no regime", style=FLAT)
+            call = view.last_call
+            if full and call is not None and view.bar_seconds is not None:
+                up = call.direction in UPWARD_SIDES
+                grade = call.evidence.get("grade")
+                out.append(" (last call ", style="dim")
+                out.append("▲ " if up else "▼ ", style=UP if up else DOWN)
+                out.append(_words(str(grade or call.direction)), style="dim")
+                out.append(f" {since_time(call.window_end, view.bar_seconds)})", style="dim")
+            return out
+        colour = UP if view.upward else DOWN
+        out.append(f" {'▲' if view.upward else '▼'} {_words(view.side or '')}", f"bold {colour}")
+        if view.grade:
+            grade = _words(view.grade)
+            out.append(" · ", FLAT).append(grade, style="bold" if grade != "watch" else "")
+        if view.since is not None and view.bar_seconds is not None:
+            out.append(f" · since {since_time(view.since, view.bar_seconds)}", FLAT)
+        if view.rs_change_pct is not None:
+            out.append(" · RS ", FLAT).append_text(signed(view.rs_change_pct, 1, "%"))
+        return out
+
+    def _pack(self, entries: Iterable[Text], width: int) -> list[Text]:
+        lines: list[Text] = []
+        for entry in entries:
+            last = lines[-1] if lines else None
+            if last is not None and last.cell_len + len(self.SEPARATOR) + entry.cell_len <= width:
+                last.append(self.SEPARATOR).append_text(entry)
+            else:
+                lines.append(entry)
+        return lines
+
+    def lines(self, width: int) -> list[Text]:
+        """The entries side by side where they fit; the last calls of pairs without a
+        regime are dropped first when that saves a line."""
+        if not self.views:
+            return [Text("no regime pair yet", style="dim")]
+        lines = self._pack((self.entry(v) for v in self.views), width)
+        if len(lines) > 1:
+            compact = self._pack((self.entry(v, full=False) for v in self.views), width)
+            lines = compact if len(compact) < len(lines) else lines
+        for line in lines:
+            line.truncate(width, overflow="ellipsis")
+        return lines
+
+    def render(self) -> Text:
+        return Text("\n", no_wrap=True).join(self.lines(self.content_size.width or 80))
+
+
+def _price_text(price: float | None) -> Text:
+    if price is None or not math.isfinite(price):
+        return Text("-", style="dim")
+    return Text(f"{price:,.2f}" if price >= 1 else f"{price:.4f}")
+
+
+def _marked(value: float | None) -> Text:
+    """``▲ +0.51`` green, ``▼ -0.51`` red: the marker says the sign without colour."""
+    if value is None or not math.isfinite(value):
+        return Text("-", style="dim")
+    marker = "▲ " if value > 0 else "▼ " if value < 0 else "  "
+    return Text(marker, style=direction_style(value)).append_text(signed(value))
+
+
+class QuoteTable(Panel):
+    """Recent quotes: last price, change since the previous close, and RS against the
+    benchmark (Mansfield RS, ``rs_vs_sma_pct``) of the chosen symbols."""
+
+    BORDER_TITLE = "Recent quotes"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.quotes: list[QuoteView] = []
+
+    @property
+    def benchmark(self) -> str:
+        return self.quotes[0].benchmark if self.quotes else "SPY"
+
+    def column_specs(self, width: int) -> Sequence[Column]:
+        return (
+            Column("symbol", "symbol", 6),
+            Column("last", "last", 9),
+            Column("change", "chg %", 8),
+            Column("rs", f"RS vs {self.benchmark}"[:12], 9),
+            Column("rs_change", "RS chg %", 8, priority=2),
+        )
+
+    def show(self, quotes: Sequence[QuoteView]) -> None:
+        self.quotes = list(quotes)
+        self.redraw()
+
+    def build_rows(self, widths: dict[str, int]) -> Iterable[tuple[str, dict[str, Text]]]:
+        for quote in self.quotes:
+            yield (
+                quote.symbol,
+                {
+                    "symbol": Text(quote.symbol, style="bold"),
+                    "last": _price_text(quote.last),
+                    "change": _marked(quote.change_pct),
+                    "rs": _marked(quote.rs_vs_benchmark_pct),
+                    "rs_change": signed(quote.rs_change_pct),
+                },
+            )
 
 
 class RelativeStrengthTable(Panel):
@@ -288,6 +428,8 @@ KIND_LABEL = {
     "rotation_regime": "ROTATION",
 }
 UPWARD = ("up", "into_small_caps", "broadening")
+HEADLINE_MARK = "★"
+"""Marks headline signals in the log (detail ones are drawn dim)."""
 
 
 def direction_text(direction: str) -> Text:
@@ -353,11 +495,16 @@ class SignalLog(Panel):
         up = signal.direction in UPWARD
         subject = signal.subject.split(":", 1)[-1]
         arrow = Text("▲ " if up else "▼ ", style=UP if up else DOWN)
-        regime = signal.kind == "rotation_regime"
+        kind = KIND_LABEL.get(signal.kind, signal.kind)
+        if signal.level == "headline":
+            kind_text = Text(f"{HEADLINE_MARK} {kind}", style="bold yellow")
+        else:
+            kind_text = Text(kind, style=FLAT if signal.level == "detail" else "")
+        detail = signal.level == "detail"
         return {
-            "time": Text(event_time(signal.ts, short=not wide)),
-            "kind": Text(KIND_LABEL.get(signal.kind, signal.kind), style="bold" if regime else ""),
-            "subject": arrow + Text(subject, style="bold"),
+            "time": Text(event_time(signal.ts, short=not wide), style=FLAT if detail else ""),
+            "kind": kind_text,
+            "subject": arrow + Text(subject, style=FLAT if detail else "bold"),
             "direction": direction_text(signal.direction),
             "score": Text(f"{signal.score:.2f}"),
             "summary": Text(signal.summary, style=FLAT),

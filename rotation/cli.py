@@ -106,14 +106,43 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("monitor", "Open the terminal monitor on a running gateway.", cmd_monitor)
     p.add_argument("--url", default="ws://127.0.0.1:8765/ws", help="gateway websocket URL")
+    p.add_argument(
+        "--quotes",
+        metavar="SYMBOLS",
+        help="the quote panel's symbols, comma-separated (default: AAPL,MSFT,NVDA,GOOGL,GOOG,"
+        "AMZN,META,TSLA,AVGO and the sector ETFs XLK,XLF,XLI,XLRE,XLE,XLV,XLY,XLP,XLU,XLB,"
+        "XLC,KRE)",
+    )
+    p.add_argument(
+        "--regime-pairs",
+        metavar="PAIRS",
+        help="pairs the top line lists before any regime shows, comma-separated "
+        "(default: IWM/QQQ,small_caps/mega_cap_tech)",
+    )
 
     p = add(
         "replay",
-        "Replay bars or ticks from a CSV or Parquet file through the analytics (no broker), "
+        "Replay bars or ticks from CSV or Parquet files through the analytics (no broker), "
         "or with --kafka into a running system.",
         cmd_replay,
     )
-    p.add_argument("file", help="long-format CSV or Parquet file of bars or ticks")
+    p.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="CSV or Parquet file of bars or ticks (long format, or one symbol's bars such as "
+        "a Yahoo download), or a folder of them; several are merged in time order",
+    )
+    p.add_argument(
+        "--symbol",
+        metavar="NAME",
+        help="the symbol of a single file without a 'symbol' column (default: its file name)",
+    )
+    p.add_argument(
+        "--adjusted",
+        action="store_true",
+        help="replay 'Adj Close' as the close (open, high, low scaled to it) instead of 'Close'",
+    )
     with_config(p)
     p.add_argument(
         "--out", metavar="PATH", help="write the JSON lines to this file (default: stdout)"

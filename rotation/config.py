@@ -23,6 +23,7 @@ from agents.analytics.rules.rotation_regime import RegimeParams
 from agents.analytics.symbols import SymbolParams
 from agents.analytics.tick_checks import TickRules
 from agents.analytics.universe import PairSpec, RelativeStrengthParams, SignalParams, Universe
+from rotation.calendar import DEFAULT_EXCHANGE, UnknownExchange, sessions_for
 from rotation.config_source import (
     DEFAULT_CONFIG_NAME,
     ConfigError,
@@ -33,6 +34,7 @@ from rotation.config_source import (
 )
 from rotation.config_topics import topics_from
 from streams.feeds.simulator import Regime, SimulatorParams, SymbolSpec
+from streams.sessions import Sessions
 
 __all__ = [
     "DEFAULT_CONFIG_NAME",
@@ -164,6 +166,7 @@ TABLES = (
     "simulator",
     "topics",
     "gateway",
+    "calendar",
 )
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9.\-^=/]*$")  # streams.records.Symbol
 
@@ -247,6 +250,9 @@ def parse_source(source: ConfigSource) -> Universe:
     if lateness < 0:
         raise where.fail("allowed_lateness_seconds", "key 'allowed_lateness_seconds' must be >= 0")
 
+    calendar = _calendar(raw, root)
+    _trading_days(raw, source, bar_seconds, calendar)
+
     where = root.child("relative_strength", "[relative_strength]")
     rs = _get(raw, "relative_strength", dict, root)
     _known(rs, where, [f.name for f in dataclasses.fields(RelativeStrengthParams)])
@@ -263,7 +269,11 @@ def parse_source(source: ConfigSource) -> Universe:
     if rs_params.zscore_bars < 2:
         raise where.fail("zscore_bars", "key 'zscore_bars' must be >= 2")
     if rs_params.benchmark is not None and rs_params.benchmark not in symbols:
-        raise where.fail("benchmark", f"benchmark '{rs_params.benchmark}' is not in [symbols]")
+        if source.shipped(("relative_strength", "benchmark")):
+            # The shipped benchmark of a universe that lacks it: no benchmark pairs.
+            rs_params = dataclasses.replace(rs_params, benchmark=None)
+        else:
+            raise where.fail("benchmark", f"benchmark '{rs_params.benchmark}' is not in [symbols]")
     _positive(rs_params.sma_bars, "sma_bars", where)
     _positive(rs_params.change_bars, "change_bars", where)
     if rs_params.hysteresis_pct < 0:
@@ -347,7 +357,70 @@ def parse_source(source: ConfigSource) -> Universe:
         ticks=_params(raw, "ticks", TickRules, root),
         topics=topics_from(source),
         gateway=_gateway(raw, root),
+        calendar=calendar,
     )
+
+
+DAY_WINDOWS: dict[str, tuple[str, ...]] = {
+    "symbol": ("sma", "ema", "return", "high_low"),
+    "relative_strength": ("sma", "change"),
+    "regime": ("sma", "short", "long"),
+}
+"""Windows that may be given in trading days (``<name>_days``) instead of bars
+(``<name>_bars``)."""
+
+
+def bars_per_session(bar_seconds: int, calendar: Sessions) -> int:
+    """Bars in a regular trading session: 1 for daily bars, else the session's length
+    (the most common one of the calendar: 6.5 hours on XNYS; 24 hours without a
+    calendar) over the bar interval, rounded up (a last, shorter bar is a bar)."""
+    if bar_seconds >= 86_400:
+        return 1
+    session = 86_400 if calendar.is_continuous else calendar.regular_session_seconds
+    return -(-session // bar_seconds)
+
+
+def _trading_days(
+    raw: dict[str, Any], source: ConfigSource, bar_seconds: int, calendar: Sessions
+) -> None:
+    """Turn every ``<name>_days`` window into ``<name>_bars`` for the bar interval:
+    ``days * bars_per_session`` (so on daily bars, 252 days are 252 bars; on 15-minute
+    XNYS bars, 26 bars a day). Of a window given both ways, the key set by the higher
+    layer wins (your file over the shipped defaults); both in one layer is an error."""
+    per_day = bars_per_session(bar_seconds, calendar)
+    for section, names in DAY_WINDOWS.items():
+        table = raw.get(section)
+        if not isinstance(table, dict):
+            continue
+        where = _Table(source, (section,), f"[{section}]")
+        for name in names:
+            days_key, bars_key = f"{name}_days", f"{name}_bars"
+            if days_key not in table:
+                continue
+            days = _get(table, days_key, int, where)
+            _positive(days, days_key, where)
+            if bars_key in table:
+                days_rank = source.rank((section, days_key))
+                bars_rank = source.rank((section, bars_key))
+                if days_rank == bars_rank:
+                    raise where.fail(bars_key, f"give '{days_key}' or '{bars_key}', not both")
+                if bars_rank > days_rank:
+                    del table[days_key]
+                    continue
+            del table[days_key]
+            table[bars_key] = days * per_day
+
+
+def _calendar(raw: dict[str, Any], root: _Table) -> Sessions:
+    """``[calendar]``: the exchange whose sessions the bars follow (:mod:`rotation.calendar`)."""
+    table = _get(raw, "calendar", dict, root, {})
+    where = root.child("calendar", "[calendar]")
+    _known(table, where, ("exchange",))
+    exchange = _get(table, "exchange", str, where, DEFAULT_EXCHANGE)
+    try:
+        return sessions_for(exchange)
+    except UnknownExchange as exc:
+        raise where.fail("exchange", f"key 'exchange': {exc}") from None
 
 
 GATEWAY_SECRET = "token"

@@ -124,6 +124,19 @@ class ConfigSource:
             return ConfigError(f"{found[0]}:{found[1]}: {message}", found[0], found[1])
         return ConfigError(f"{self.origin(path)}: {message}", self.path, None)
 
+    def rank(self, path: KeyPath) -> int:
+        """How high the layer that set ``path`` is: its index in :attr:`layers`,
+        ``len(layers)`` for an environment variable, -1 when nothing set it."""
+        if path in self.env:
+            return len(self.layers)
+        found = self.lines.get(path)
+        return -1 if found is None else self.layers.index(found[0])
+
+    def shipped(self, path: KeyPath) -> bool:
+        """Whether ``path``'s value is the shipped default (no user file or variable set it)."""
+        found = self._located(path)
+        return isinstance(found, tuple) and found[0] == defaults_path()
+
     def line_of(self, path: KeyPath) -> int | None:
         """The line of ``path`` or of its nearest enclosing table (None if set by env)."""
         found = self._located(path)

@@ -42,7 +42,14 @@ def add_feed_sources(
         "(`rotation replay FILE --kafka`).",
         cmd_feed_replay,
     )
-    p.add_argument("file", help="long-format CSV or Parquet file of bars or ticks")
+    p.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="CSV or Parquet file of bars or ticks (as for `rotation replay`), or a folder",
+    )
+    p.add_argument("--symbol", metavar="NAME", help="the symbol of a file without one")
+    p.add_argument("--adjusted", action="store_true", help="replay 'Adj Close' as the close")
     p.add_argument(
         "--speed",
         type=float,
@@ -177,6 +184,7 @@ def cmd_feed_sim(args: argparse.Namespace) -> int:
 
 def cmd_feed_replay(args: argparse.Namespace) -> int:
     args.kafka, args.out = True, None
+    args.sort, args.chunk_rows = False, None
     return cmd_replay(args)
 
 

@@ -1,6 +1,8 @@
 """What a replay sends: the rows of a file of bars or ticks, in time order, as ticks.
 
-Bars become ticks that rebuild the same bar in the pipeline (see :mod:`rotation.replay`).
+Bars become ticks that rebuild the same bar in the pipeline (see :mod:`rotation.replay`):
+each row is placed in its bar on the calendar's sessions (:class:`streams.sessions.BarGrid`)
+and its ticks fall inside that bar.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from agents.analytics.tick_columns import TickColumns
 from rotation.replay_errors import ReplayError
 from rotation.tabular import Table
 from streams.records import Tick
+from streams.sessions import BarGrid, Sessions
 from streams.units import MICROS, iso_from_micros
 
 SOURCE = "replay"
@@ -42,28 +45,63 @@ def infer_bar_seconds(table: Table, rows: np.ndarray) -> int | None:
     return gap // MICROS
 
 
-def check_bars(table: Table, rows: np.ndarray, bar_seconds: int) -> None:
-    """Bars must lie on the pipeline's grid, one per symbol and interval."""
-    bar_us = bar_seconds * MICROS
-    off = rows[table.ts[rows] % bar_us != 0]
-    if off.size:
-        i = int(off[0])
-        start = iso_from_micros(int(table.ts[i]))
-        raise ReplayError(
-            f"{table.where(i, 'timestamp')}: the bar starts at {start}, off the "
-            f"{bar_seconds} s grid counted from 1970-01-01 00:00 UTC on which the pipeline's bars "
-            "start; check the bar interval (--bar-seconds)"
-        )
+def check_bars(
+    table: Table, rows: np.ndarray, bar_seconds: int, sessions: Sessions | None = None
+) -> None:
+    """Bars must be the pipeline's bars, one per symbol and bar: on a calendar, a daily
+    row on a session's date (any time of it, or 00:00 UTC), an intraday row at a
+    session's open plus whole intervals; without one, on the epoch grid."""
+    sessions = sessions or Sessions.continuous()
+    grid = sessions.grid(bar_seconds * MICROS)
+    ts = table.ts[rows]
+    starts = grid.starts(ts)
+    wrong = rows[(starts < 0) | (starts != ts)] if not grid.daily else rows[starts < 0]
+    if wrong.size:
+        i = int(wrong[0])
+        raise ReplayError(f"{table.where(i, 'timestamp')}: {_off_grid(grid, int(table.ts[i]))}")
     codes, _ = pd.factorize(table.symbols[rows])
-    order = np.lexsort((table.ts[rows], codes))
-    same = (codes[order][1:] == codes[order][:-1]) & (np.diff(table.ts[rows][order]) == 0)
+    order = np.lexsort((ts, codes))
+    same = (codes[order][1:] == codes[order][:-1]) & (np.diff(starts[order]) == 0)
     if same.any():
         k = int(np.flatnonzero(same)[0])
         first, second = int(rows[order][k]), int(rows[order][k + 1])
+        what = f"of the {sessions.name} session" if grid.daily else "starting"
         raise ReplayError(
-            f"{table.where(second, 'timestamp')}: a second {table.symbols[second]} bar at "
-            f"{iso_from_micros(int(table.ts[second]))} (the first is row {int(table.rows[first])})"
+            f"{table.where(second, 'timestamp')}: a second {table.symbols[second]} bar "
+            f"{what} at {iso_from_micros(int(starts[order][k + 1]))} (the first is row "
+            f"{int(table.rows[first])}, at {iso_from_micros(int(table.ts[first]))})"
         )
+
+
+def _off_grid(grid: BarGrid, ts: int) -> str:
+    """Why a bar stamped ``ts`` is not one of ``grid``'s, and what to do."""
+    sessions, seconds = grid.sessions, grid.interval_us // MICROS
+    stamp = iso_from_micros(ts)
+    if sessions.is_continuous:
+        return (
+            f"the bar starts at {stamp}, off the {seconds} s grid counted from 1970-01-01 "
+            "00:00 UTC on which bars start without a calendar ([calendar] exchange = "
+            '"24/7"); give the bars\' interval with --bar-seconds, or set [calendar] exchange '
+            "to the exchange whose sessions they follow"
+        )
+    if grid.daily:
+        return (
+            f"the daily bar at {stamp} is on a date without a session of {sessions.name} (a "
+            f"weekend or a holiday; sessions cover {sessions.span()}): drop the row, or set "
+            '[calendar] exchange to the exchange the data is from ("24/7": no calendar)'
+        )
+    start = int(grid.starts(np.array([ts], dtype=np.int64))[0])
+    if start < 0:
+        return (
+            f"the bar at {stamp} is outside every {sessions.name} session (a weekend, a "
+            f"holiday, before the open or after the close): drop the row, or set [calendar] "
+            'exchange to the exchange the data is from ("24/7": no calendar)'
+        )
+    return (
+        f"the bar starts at {stamp}, not on the {grid.describe()} (the nearest start is "
+        f"{iso_from_micros(start)}): bars must start at the open plus whole intervals; "
+        "check the bar interval (--bar-seconds) and that the times are bar starts"
+    )
 
 
 @dataclass
@@ -73,6 +111,8 @@ class ReplayPlan:
     table: Table
     fed: np.ndarray
     bar_seconds: int
+    sessions: Sessions = field(default_factory=Sessions.continuous)
+    """The calendar the bars follow: where each row's bar starts and ends."""
     ohlc: bool = field(init=False)
     boundaries: np.ndarray = field(init=False)
 
@@ -98,8 +138,27 @@ class ReplayPlan:
         if rows.size == 0:
             return 0
         codes, _ = pd.factorize(self.table.symbols[rows])
-        interval = self.table.ts[rows] // (self.bar_seconds * MICROS)
-        return int(np.unique(codes.astype(np.int64) * (int(interval.max()) + 1) + interval).size)
+        starts = self._grid().starts(self.table.ts[rows])
+        return len(pd.DataFrame({"symbol": codes, "start": starts}).drop_duplicates())
+
+    def _grid(self) -> BarGrid:
+        return self.sessions.grid(self.bar_seconds * MICROS)
+
+    def _legs(self, idx: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The ticks of bar rows ``idx`` as (time, price, size) legs: open at the bar's
+        start, high 1 us and low 2 us later (with OHLC columns), close 1 us before its
+        end carrying the volume."""
+        values = self.table.values
+        start, end = self._grid().bounds(self.table.ts[idx])
+        close = values["close"][idx]
+        legs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        if self.ohlc:
+            for offset, col in enumerate(("open", "high", "low")):
+                price = values.get(col)
+                leg = close if price is None else np.where(np.isnan(price[idx]), close, price[idx])
+                legs.append((start + offset, leg, np.zeros(idx.size)))
+        legs.append((end - 1, close, _or(values.get("volume"), idx, 0)))
+        return legs
 
     def blocks(self, start: int, target_ticks: int) -> Iterator[tuple[int, int]]:
         """Row ranges [lo, hi) from ``start`` of about ``target_ticks`` ticks each."""
@@ -134,14 +193,7 @@ class ReplayPlan:
                 bid,
                 ask,
             )
-        close = values["close"][idx]
-        legs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        if self.ohlc:
-            for offset, col in enumerate(("open", "high", "low")):
-                price = values.get(col)
-                leg = close if price is None else np.where(np.isnan(price[idx]), close, price[idx])
-                legs.append((ts + offset, leg, np.zeros(idx.size)))
-        legs.append((ts + self.bar_seconds * MICROS - 1, close, _or(values.get("volume"), idx, 0)))
+        legs = self._legs(idx)
         all_ts = np.concatenate([leg[0] for leg in legs])
         order = np.argsort(all_ts, kind="stable")
         return TickColumns(
@@ -187,14 +239,7 @@ class ReplayPlan:
                     strict=True,
                 )
             ]
-        close = values["close"][idx]
-        legs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        if self.ohlc:
-            for offset, col in enumerate(("open", "high", "low")):
-                price = values.get(col)
-                leg = close if price is None else np.where(np.isnan(price[idx]), close, price[idx])
-                legs.append((ts + offset, leg, np.zeros(idx.size)))
-        legs.append((ts + self.bar_seconds * MICROS - 1, close, _or(values.get("volume"), idx, 0)))
+        legs = self._legs(idx)
         all_ts = np.concatenate([leg[0] for leg in legs])
         order = np.argsort(all_ts, kind="stable")
         all_symbols = np.tile(symbols, len(legs))[order]

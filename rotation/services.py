@@ -95,8 +95,12 @@ def cmd_gateway(args: argparse.Namespace) -> int:
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     from monitor.app import RotationMonitor
+    from monitor.headline import DEFAULT_REGIME_PAIRS, parse_pairs
+    from monitor.quotes import DEFAULT_QUOTES, parse_symbols
 
-    RotationMonitor(args.url).run()
+    quotes = DEFAULT_QUOTES if args.quotes is None else parse_symbols(args.quotes)
+    pairs = DEFAULT_REGIME_PAIRS if args.regime_pairs is None else parse_pairs(args.regime_pairs)
+    RotationMonitor(args.url, quotes=quotes, regime_pairs=pairs).run()
     return 0
 
 

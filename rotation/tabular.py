@@ -1,11 +1,25 @@
-"""Read a long-format file of bars or ticks (CSV or Parquet) into checked arrays.
+"""Read a file of bars or ticks (CSV or Parquet) into checked arrays.
 
-One row per bar or tick, column names case-insensitive, extra columns ignored:
+Two layouts, told apart by the header; column names are case-insensitive and extra
+columns are ignored:
+
+- long format, one row per bar or tick of any symbol::
 
     bars:   symbol, timestamp, close  [, open, high, low, volume]
     ticks:  symbol, timestamp, price  [, size, bid, ask]
 
-A file with a ``close`` column holds bars, one with a ``price`` column ticks.
+- one symbol per file: the same without ``symbol`` (a Yahoo Finance download,
+  ``Date,Open,High,Low,Close,Adj Close,Volume`` in any order). The rows are that
+  symbol's, named by the file: its stem upper-cased (``iwm.csv`` -> ``IWM``) less a
+  trailing ``.US`` (Stooq's suffix: ``IWM.US.csv`` -> ``IWM``), unless the caller
+  names it.
+
+The time column is ``timestamp``, ``datetime`` (Yahoo's intraday downloads) or
+``date`` (exactly one of them). A file with a ``close`` column holds bars, one with
+a ``price`` column ticks. ``close`` is the ``Close`` column; with ``adjusted`` the
+``Adj Close`` column instead, and open, high and low are scaled by
+``Adj Close / Close`` as yfinance's ``auto_adjust`` does
+(https://github.com/ranaroussi/yfinance, ``utils.auto_adjust``).
 Timestamps (UTC; microseconds since the epoch once read) may be:
 
 - ISO 8601 dates (``2026-08-21``: 00:00 UTC of that date), or date-times with or
@@ -16,27 +30,38 @@ Timestamps (UTC; microseconds since the epoch once read) may be:
 - in Parquet also native timestamp (naive = UTC) and date columns.
 
 Every problem raises :class:`InputError` with one line that names the file, the row
-(the n-th data row, 1-based; in a CSV also its line) and the column.
+(the n-th data row, 1-based; in a CSV also its line) and the column. Bars whose high
+and low do not hold their open and close (:mod:`rotation.bad_bars`) are read and
+flagged in :attr:`Table.bad`, with the row as written kept for the report.
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv as csv_module
+import io
+import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from rotation.bad_bars import bad_bars
 from streams.errors import RotationError
 
 Kind = Literal["bars", "ticks"]
+Layout = Literal["long", "one symbol"]
 
 SYMBOL = "symbol"
 TIMESTAMP = "timestamp"
+TIME_COLUMNS = (TIMESTAMP, "datetime", "date")
+"""The names the time column may have (one of them)."""
+ADJ_CLOSE = ("adj close", "adj_close", "adjclose", "adjusted close", "adjusted_close")
+"""The names of a dividend-adjusted close column (Yahoo: ``Adj Close``)."""
 BAR_PRICES = ("open", "high", "low", "close")
 TICK_QUOTES = ("bid", "ask")
 _EPOCH_UNITS = (
@@ -54,11 +79,24 @@ class InputError(RotationError, ValueError):
 
 
 @dataclass(frozen=True)
+class Origin:
+    """One input file of a table: its path, its columns (key -> name as written), CSV or not."""
+
+    path: str
+    names: dict[str, str]
+    csv: bool
+
+
+@dataclass(frozen=True)
 class Table:
-    """The checked content of one file, in file order unless :meth:`sorted_by_time`.
+    """The checked content of one file (or of several, :func:`merge`), in file order
+    unless :meth:`sorted_by_time`.
 
     ``values`` holds float64 arrays for the value columns the file has (NaN where a
-    cell of an optional column is empty); ``rows`` the 1-based data row of each entry.
+    cell of an optional column is empty); ``rows`` the 1-based data row of each entry;
+    ``bad`` flags the bad bars (:mod:`rotation.bad_bars`), whose rows as written are
+    in ``originals`` by (origin, row). ``origin`` is each entry's index in ``origins``
+    (None: all from the one file ``path``).
     """
 
     path: str
@@ -70,70 +108,173 @@ class Table:
     time_format: str
     names: dict[str, str]
     csv: bool
+    layout: Layout = "long"
+    bad: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    originals: dict[tuple[int, int], bytes] = field(default_factory=dict)
+    origin: np.ndarray | None = None
+    origins: tuple[Origin, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.bad.size != self.ts.size:
+            object.__setattr__(self, "bad", np.zeros(self.ts.size, dtype=bool))
+        if not self.origins:
+            object.__setattr__(self, "origins", (Origin(self.path, self.names, self.csv),))
 
     def __len__(self) -> int:
         return int(self.ts.size)
 
+    def source_of(self, index: int) -> Origin:
+        """The file entry ``index`` comes from."""
+        return self.origins[0 if self.origin is None else int(self.origin[index])]
+
     def where(self, index: int, column: str | None = None) -> str:
         """``FILE, row R (line L), column 'Close'`` for entry ``index``."""
-        text = _location(self.path, int(self.rows[index]), self.csv)
+        source = self.source_of(index)
+        text = _location(source.path, int(self.rows[index]), source.csv)
         if column is not None:
-            text += f", column '{self.names.get(column, column)}'"
+            text += f", column '{source.names.get(column, column)}'"
         return text
+
+    def original(self, index: int) -> bytes:
+        """Bad bar ``index`` as written in its file (a CSV line; JSON for Parquet)."""
+        k = 0 if self.origin is None else int(self.origin[index])
+        return self.originals.get((k, int(self.rows[index])), b"")
+
+    def take(self, which: slice | np.ndarray) -> Table:
+        """The entries ``which`` selects (a slice, a mask or indices)."""
+        return replace(
+            self,
+            symbols=self.symbols[which],
+            ts=self.ts[which],
+            values={k: v[which] for k, v in self.values.items()},
+            rows=self.rows[which],
+            bad=self.bad[which],
+            origin=None if self.origin is None else self.origin[which],
+        )
 
     def slice(self, lo: int, hi: int) -> Table:
         """Entries ``lo:hi``."""
-        return replace(
-            self,
-            symbols=self.symbols[lo:hi],
-            ts=self.ts[lo:hi],
-            values={k: v[lo:hi] for k, v in self.values.items()},
-            rows=self.rows[lo:hi],
-        )
+        return self.take(slice(lo, hi))
 
     def sorted_by_time(self) -> Table:
         """The same entries ordered by timestamp; entries with equal times keep file order."""
-        order = np.argsort(self.ts, kind="stable")
-        return replace(
-            self,
-            symbols=self.symbols[order],
-            ts=self.ts[order],
-            values={k: v[order] for k, v in self.values.items()},
-            rows=self.rows[order],
-        )
+        return self.take(np.argsort(self.ts, kind="stable"))
 
 
 def concat(tables: list[Table]) -> Table:
-    """The entries of consecutive chunks of one file as one table."""
+    """The entries of consecutive chunks of one file (or of one :func:`merge`) as one table."""
     if len(tables) == 1:
         return tables[0]
+    origins = [t.origin for t in tables]
     return replace(
         tables[0],
         symbols=np.concatenate([t.symbols for t in tables]),
         ts=np.concatenate([t.ts for t in tables]),
         values={k: np.concatenate([t.values[k] for t in tables]) for k in tables[0].values},
         rows=np.concatenate([t.rows for t in tables]),
+        bad=np.concatenate([t.bad for t in tables]),
+        originals={k: v for t in tables for k, v in t.originals.items()},
+        origin=None if origins[0] is None else np.concatenate(origins),  # type: ignore[arg-type]
     )
 
 
-def read_table(path: str | os.PathLike[str]) -> Table:
-    """Read and check a CSV or Parquet file of bars or ticks (see the module docstring)."""
+def merge(tables: list[Table], path: str) -> Table:
+    """The entries of several files as one table in time order, named ``path``; entries
+    with equal times keep the order of the tables, then of their rows. A value column
+    that only some files have is NaN (empty) in the others' rows."""
+    kinds = {t.kind: t for t in tables}
+    if len(kinds) > 1:
+        raise InputError(
+            f"{kinds['bars'].path} holds bars and {kinds['ticks'].path} ticks: "
+            "replay files of one kind together"
+        )
+    keys = [k for k in (*BAR_PRICES, "volume", "price", "size", *TICK_QUOTES)]
+    keys = [k for k in keys if any(k in t.values for t in tables)]
+    base = np.cumsum([0] + [len(t.origins) for t in tables])
+    # One column at a time, each put in time order as it is joined: memory holds the
+    # tables and the merged columns, not a second unsorted copy of them.
+    all_ts = np.concatenate([t.ts for t in tables])
+    order = np.argsort(all_ts, kind="stable")
+    ts = all_ts[order]
+    del all_ts
+
+    def joined(parts: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(parts)[order]
+
+    first = tables[0]
+    return Table(
+        path,
+        first.kind,
+        joined([t.symbols for t in tables]),
+        ts,
+        {k: joined([t.values.get(k, np.full(len(t), np.nan)) for t in tables]) for k in keys},
+        joined([t.rows for t in tables]),
+        first.time_format,
+        first.names,
+        first.csv,
+        first.layout,
+        joined([t.bad for t in tables]),
+        {
+            (k + int(base[i]), row): v
+            for i, t in enumerate(tables)
+            for (k, row), v in t.originals.items()
+        },
+        joined(
+            [
+                (np.zeros(len(t), dtype=np.int32) if t.origin is None else t.origin) + int(base[i])
+                for i, t in enumerate(tables)
+            ]
+        ).astype(np.int32, copy=False),
+        tuple(o for t in tables for o in t.origins),
+    )
+
+
+def symbol_of_file(path: str | os.PathLike[str]) -> str:
+    """The symbol a one-symbol file is named for: its stem upper-cased, less ``.US``."""
+    stem = Path(path).name
+    for suffix in (".gz", ".parquet", ".pq", ".csv", ".txt"):
+        stem = stem.removesuffix(suffix).removesuffix(suffix.upper())
+    stem = stem.strip().upper()
+    return stem.removesuffix(".US") or stem
+
+
+def read_table(
+    path: str | os.PathLike[str], *, symbol: str | None = None, adjusted: bool = False
+) -> Table:
+    """Read and check a CSV or Parquet file of bars or ticks (see the module docstring);
+    ``symbol`` names the symbol of a file without a ``symbol`` column (default: from the
+    file's name), ``adjusted`` reads ``Adj Close`` as the close."""
     name, file, parquet = _open(path)
-    if parquet:
-        return _check(name, _read_parquet(file, name), csv=False)
-    return _check(name, _read_csv(file, name), csv=True)
+    raw = _read_parquet(file, name) if parquet else _read_csv(file, name)
+    return _check(name, raw, not parquet, symbol=symbol, adjusted=adjusted)
 
 
-def read_chunks(path: str | os.PathLike[str], rows: int = CHUNK_ROWS) -> Iterator[Table]:
+def read_chunks(
+    path: str | os.PathLike[str],
+    rows: int = CHUNK_ROWS,
+    *,
+    symbol: str | None = None,
+    adjusted: bool = False,
+) -> Iterator[Table]:
     """The file as checked tables of about ``rows`` consecutive rows each, in file order,
     read one at a time (a CSV with pandas' chunked reader, a Parquet file batch by batch),
     so memory holds one chunk, not the file. Row numbers count from the file's start.
-    Every chunk's timestamps must have the format of the first chunk's."""
+    Every chunk's timestamps must have the format of the first chunk's. ``symbol`` and
+    ``adjusted`` as in :func:`read_table`."""
     name, file, parquet = _open(path)
     raws = _parquet_batches(file, name, rows) if parquet else _csv_chunks(file, name, rows)
     first_row, time_format = 1, None
     for raw, size in raws:
-        table = _check(name, raw, not parquet, first_row, time_format, whole=False)
+        table = _check(
+            name,
+            raw,
+            not parquet,
+            first_row,
+            time_format,
+            whole=False,
+            symbol=symbol,
+            adjusted=adjusted,
+        )
         first_row += size
         if len(table):
             time_format = time_format or table.time_format
@@ -305,9 +446,12 @@ def _check(
     first_row: int = 1,
     time_format: str | None = None,
     whole: bool = True,
+    symbol: str | None = None,
+    adjusted: bool = False,
 ) -> Table:
     """The checked table of ``raw`` (rows numbered from ``first_row``); with
-    ``time_format``, the timestamps must have that format (that of the rows before)."""
+    ``time_format``, the timestamps must have that format (that of the rows before).
+    ``symbol`` and ``adjusted`` as in :func:`read_table`."""
     names: dict[str, str] = {}
     for col in raw:
         key = col.strip().lower()
@@ -317,36 +461,63 @@ def _check(
             )
         names[key] = col
     present = ", ".join(raw) or "none"
+    adj = next((k for k in ADJ_CLOSE if k in names), None)
+    if adjusted and adj is None:
+        raise InputError(
+            f"{name}: --adjusted reads the 'Adj Close' column, which the file does not have; "
+            f"columns: {present}"
+        )
     if "close" in names and "price" in names:
         raise InputError(
             f"{name}: has both a 'close' column (bars) and a 'price' column (ticks); keep one"
         )
-    if "close" in names:
+    if "close" in names or adjusted:
         kind: Kind = "bars"
     elif "price" in names:
         kind = "ticks"
     else:
+        hint = f" ('{names[adj]}' is read as the close with --adjusted)" if adj else ""
         raise InputError(
-            f"{name}: missing column 'close' (bars) or 'price' (ticks); columns: {present}"
+            f"{name}: missing column 'close' (bars) or 'price' (ticks){hint}; columns: {present}"
         )
-    for required in (SYMBOL, TIMESTAMP):
-        if required not in names:
-            raise InputError(f"{name}: missing column '{required}'; columns: {present}")
-
+    times = [k for k in TIME_COLUMNS if k in names]
+    if not times:
+        raise InputError(
+            f"{name}: missing the time column 'timestamp' (or 'date', 'datetime'); "
+            f"columns: {present}"
+        )
+    if len(times) > 1:
+        raise InputError(
+            f"{name}: columns '{names[times[0]]}' and '{names[times[1]]}' both name the time; "
+            "keep one"
+        )
+    layout: Layout = "long" if SYMBOL in names else "one symbol"
+    if layout == "long" and symbol is not None:
+        raise InputError(
+            f"{name}: has a '{names[SYMBOL]}' column naming the symbol of each row; "
+            "--symbol is for a file of one symbol without one"
+        )
+    closes = names.get("close")
+    names = dict(names)
+    names[TIMESTAMP] = names[times[0]]
+    if adjusted and adj is not None:
+        names["close"] = names[adj]
     columns = {key: raw[col] for key, col in names.items()}
-    size = len(columns[SYMBOL])
+    size = len(columns[TIMESTAMP])
     row_numbers = np.arange(first_row, first_row + size)
+    kept = np.arange(size)
     if csv:
         # Blank lines (or rows of empty cells) are skipped; numbering keeps them.
-        blank = _empties(columns[SYMBOL])
-        for col in columns.values():
+        blank = _empties(columns[TIMESTAMP])
+        for cells in columns.values():
             maybe = np.flatnonzero(blank)
             if maybe.size:
-                blank[maybe] = _empties(col[maybe])
+                blank[maybe] = _empties(cells[maybe])
         if blank.any():
             keep = ~blank
             columns = {k: v[keep] for k, v in columns.items()}
             row_numbers = row_numbers[keep]
+            kept = kept[keep]
             size = int(keep.sum())
     if size == 0 and time_format is None and first_row == 1 and whole:
         raise InputError(f"{name}: no data rows, only the header")
@@ -354,7 +525,13 @@ def _check(
     def where(index: int, key: str) -> str:
         return f"{_location(name, int(row_numbers[index]), csv)}, column '{names[key]}'"
 
-    symbols = _symbols(columns[SYMBOL], lambda i: where(i, SYMBOL))
+    if layout == "long":
+        symbols = _symbols(columns[SYMBOL], lambda i: where(i, SYMBOL))
+    else:
+        own = (symbol if symbol is not None else symbol_of_file(name)).strip().upper()
+        if not own:
+            raise InputError(f"{name}: the file has no 'symbol' column and no symbol is named")
+        symbols = np.full(size, own, dtype=object)
     if size == 0:
         ts, found = np.zeros(0, dtype=np.int64), time_format or ""
     else:
@@ -376,7 +553,53 @@ def _check(
             limit = ">= 0" if quantity else "> 0"
             raise InputError(f"{where(int(bad[0]), key)}: {column[bad[0]]:g} must be {limit}")
         values[key] = column
-    return Table(name, kind, symbols, ts, values, row_numbers, found, names, csv)
+    if adjusted and closes is not None and closes != names["close"]:
+        # yfinance's auto_adjust: open, high and low times Adj Close / Close.
+        unadjusted = _numbers(
+            raw[closes][kept], lambda i: f"{_location(name, int(row_numbers[i]), csv)}", True
+        )
+        ratio = values["close"] / unadjusted
+        for key in ("open", "high", "low"):
+            if key in values:
+                values[key] = values[key] * ratio
+    flagged = np.zeros(size, dtype=bool)
+    originals: dict[tuple[int, int], bytes] = {}
+    if kind == "bars":
+        flagged = bad_bars(
+            values.get("open"), values.get("high"), values.get("low"), values["close"]
+        )
+        for i in np.flatnonzero(flagged).tolist():
+            originals[(0, int(row_numbers[i]))] = _row_as_written(raw, int(kept[i]), csv)
+    return Table(
+        name,
+        kind,
+        symbols,
+        ts,
+        values,
+        row_numbers,
+        found,
+        names,
+        csv,
+        layout,
+        flagged,
+        originals,
+    )
+
+
+def _row_as_written(raw: dict[str, np.ndarray], index: int, csv: bool) -> bytes:
+    """One row of ``raw``: a CSV line of its cells, or a JSON object for a Parquet row."""
+    cells = {col: values[index] for col, values in raw.items()}
+    if csv:
+        line = io.StringIO()
+        csv_module.writer(line, lineterminator="").writerow(
+            ["" if v is None else str(v) for v in cells.values()]
+        )
+        return line.getvalue().encode()
+    plain = {
+        col: v.item() if isinstance(v, np.generic) and not isinstance(v, np.datetime64) else v
+        for col, v in cells.items()
+    }
+    return json.dumps(plain, default=str, allow_nan=True).encode()
 
 
 def _empty_text(value: object) -> bool:

@@ -297,6 +297,13 @@ class GroupStats(msgspec.Struct, frozen=True):
     zweig_thrust: bool
     equal_weight_index: float | None
     cap_weight_index: float | None
+    index_members: Annotated[
+        int | None,
+        msgspec.Meta(
+            description="Members in the indices: each joins at its first close, so fewer "
+            "than `members` says some have not traded yet (late listings)."
+        ),
+    ] = None
 
 
 Quadrant = Literal["leading", "weakening", "lagging", "improving"]
@@ -381,6 +388,14 @@ class MetricsSnapshot(msgspec.Struct, frozen=True):
     ] = 0
     group: GroupStats | None = None
     pair: PairStats | None = None
+    provisional: Annotated[
+        list[str],
+        msgspec.Meta(
+            description="Figures of this snapshot still warming up (their window is not "
+            "full, or an EMA still leans on its seed): read them as provisional. No "
+            "signal rule speaks on a provisional window."
+        ),
+    ] = []
     schema_version: int = SCHEMA_VERSION
 
 
@@ -391,6 +406,7 @@ SignalKind = Literal[
     "breadth_thrust",
     "breadth_divergence",
     "rotation_regime",
+    "group_crossovers",
 ]
 SignalLevel = Literal["headline", "supporting", "detail"]
 """How much a signal matters: ``headline`` the rotation regime of a regime pair,
@@ -410,7 +426,14 @@ class Signal(msgspec.Struct, frozen=True):
     kind: SignalKind
     subject: str
     direction: Direction
-    score: Annotated[float, msgspec.Meta(ge=0, description="Strength, 0 = marginal.")]
+    score: Annotated[
+        float,
+        msgspec.Meta(
+            ge=0,
+            description="Strength on one scale for every kind: 50 = the rule's threshold "
+            "just met, 100 = a very strong case (docs/signals.md).",
+        ),
+    ]
     window_start: EpochMicros
     window_end: EpochMicros
     ts: EpochMicros
@@ -429,12 +452,18 @@ DeadLetterReason = Literal[
     "past",
     "late",
     "duplicate",
+    "off_session",
+    "bad_bar",
 ]
 """Why an input was not used (agents.analytics.tick_checks describes each check):
 ``malformed`` not JSON (or empty), ``invalid`` wrong fields or values, ``unknown_symbol``
 not in the universe, ``wrong_partition`` sent to another partition than its symbol's,
 ``future``/``past`` an event time beyond the ``[ticks]`` bounds, ``late`` for a bar
-interval already closed, ``duplicate`` an exact repeat of a tick in its bar."""
+interval already closed, ``duplicate`` an exact repeat of a tick in its bar,
+``off_session`` an event time outside every trading session of the ``[calendar]``
+(a weekend, a holiday, before the open or after the close of intraday bars),
+``bad_bar`` a replayed bar whose high is below its open or close or whose low is above
+them (rotation.bad_bars; ``topic`` is then the file, ``offset`` the data row)."""
 
 
 class DeadLetter(msgspec.Struct, frozen=True):

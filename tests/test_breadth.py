@@ -244,12 +244,13 @@ def test_interval_without_decided_members_has_no_ratios_and_holds_zweig():
     assert empty.net_advances == 0 and empty.ad_line == before.ad_line == 1
 
 
-def test_indices_start_at_one_when_every_member_has_closed_and_carry_closes_forward():
+def test_indices_start_at_one_with_the_first_close_and_carry_closes_forward():
     group = GroupBreadth(("BIG", "SMALL"), caps={"BIG": 3.0, "SMALL": 1.0})
-    waiting = group.on_interval({"BIG": member(None, close=10.0)})
-    assert waiting.equal_weight_index is None and waiting.cap_weight_index is None
+    first = group.on_interval({"BIG": member(None, close=10.0)})
+    assert (first.equal_weight_index, first.cap_weight_index, first.index_members) == (1.0, 1.0, 1)
     base = group.on_interval({"SMALL": member(None, close=20.0)})  # BIG's 10 carried
     assert base.equal_weight_index == 1.0 and base.cap_weight_index == 1.0
+    assert base.index_members == 2
     later = group.on_interval({"BIG": member(1, close=11.0), "SMALL": member(-1, close=18.0)})
     assert later.equal_weight_index == pytest.approx((1.1 + 0.9) / 2)
     assert later.cap_weight_index == pytest.approx(0.75 * 1.1 + 0.25 * 0.9)
@@ -260,6 +261,27 @@ def test_indices_start_at_one_when_every_member_has_closed_and_carry_closes_forw
     no_caps.on_interval({"BIG": member(None, close=10.0), "SMALL": member(None, close=20.0)})
     out = no_caps.on_interval({"BIG": member(1, close=11.0), "SMALL": member(-1, close=18.0)})
     assert out.cap_weight_index == out.equal_weight_index
+
+
+def test_a_late_member_joins_the_chained_index_without_moving_its_level():
+    """The divisor method: a newcomer gets the average member's value (equal weight) or
+    its cap's share (cap weight), and the index goes on from where it was."""
+    group = GroupBreadth(("OLD", "LATE", "NEVER"), caps={"OLD": 3.0, "LATE": 1.0, "NEVER": 1.0})
+    group.on_interval({"OLD": member(None, close=10.0)})
+    up = group.on_interval({"OLD": member(1, close=12.0)})
+    assert up.equal_weight_index == pytest.approx(1.2) and up.index_members == 1
+    joined = group.on_interval({"LATE": member(None, close=20.0)})
+    assert joined.equal_weight_index == pytest.approx(1.2)
+    assert joined.cap_weight_index == pytest.approx(1.2)
+    assert (joined.index_members, joined.members) == (2, 3)  # NEVER has not traded
+    # Both +10%: the chained index +10%. Then only LATE moves, by its weight.
+    both = group.on_interval({"OLD": member(1, close=13.2), "LATE": member(1, close=22.0)})
+    assert both.equal_weight_index == pytest.approx(1.32)
+    assert both.cap_weight_index == pytest.approx(1.32)
+    late = group.on_interval({"LATE": member(1, close=24.2)})
+    assert late.equal_weight_index == pytest.approx(1.32 * (0.5 + 0.5 * 1.1))
+    # Cap weight: LATE entered with a quarter of the value (cap 1 of 3 + 1).
+    assert late.cap_weight_index == pytest.approx(1.32 * (0.75 + 0.25 * 1.1))
 
 
 def test_bad_group_definitions_are_rejected():
@@ -367,17 +389,9 @@ def pandas_group_metrics(
     recent_low = zweig.shift(1).rolling(params.zweig_window, min_periods=1).min()
 
     closes = panel("close").ffill()
-    complete = closes.notna().all(axis=1)
-    equal_weight = cap_weight = pd.Series(float("nan"), index=index)
-    if complete.any():
-        base = complete.idxmax()
-        relative = closes / closes.loc[base]
-        equal_weight = relative.mean(axis=1).where(index >= base)
-        cap_weight = equal_weight
-        if caps is not None:
-            weights = pd.Series(caps)[list(members)]
-            weights = weights / weights.sum()
-            cap_weight = (relative * weights).sum(axis=1).where(index >= base)
+    equal_weight = chained_index(closes, list(members), None)
+    cap_weight = equal_weight if caps is None else chained_index(closes, list(members), caps)
+    in_index = closes.notna().sum(axis=1)
 
     return pd.DataFrame(
         {
@@ -409,9 +423,49 @@ def pandas_group_metrics(
             "zweig_thrust": (zweig > params.zweig_high) & (recent_low < params.zweig_low),
             "equal_weight_index": equal_weight,
             "cap_weight_index": cap_weight,
+            "index_members": in_index.astype(float),
         },
         index=index,
     )
+
+
+def chained_index(
+    closes: pd.DataFrame, members: list[str], caps: dict[str, float] | None
+) -> pd.Series:
+    """An index provider's chained index, written out interval by interval: the level
+    moves by the growth of the value of the units held; a member joins at its first
+    close with the average member's value (equal weight) or its cap times the value
+    per unit of cap held (cap weight). Sums run in member order, as the table's do for
+    small groups, so that a pair of a member and its one-member index ties exactly."""
+    level = float("nan")
+    base: dict[str, float] = {}
+    units: dict[str, float] = {}
+    value = float("nan")
+    out = []
+
+    def worth(row: pd.Series, add=sum) -> float:
+        return add(units[m] * (row[m] / base[m]) for m in members if m in base)
+
+    for _, row in closes[members].iterrows():
+        now = worth(row)
+        if base:
+            level = level * (now / value)
+        new = [m for m in members if m not in base and not math.isnan(row[m])]
+        if new:
+            if not base:
+                level = 1.0
+                total = math.fsum(caps[m] for m in new) if caps else 1.0
+                units |= {m: (caps[m] / total if caps else 1.0) for m in new}
+            elif caps:  # newcomers' units from exact sums, as GroupIndices has them
+                per_cap = worth(row, math.fsum) / math.fsum(caps[m] for m in base)
+                units |= {m: caps[m] * per_cap for m in new}
+            else:
+                units |= {m: worth(row, math.fsum) / len(base) for m in new}
+            base |= {m: row[m] for m in new}
+            now = worth(row)
+        value = now
+        out.append(level)
+    return pd.Series(out, index=closes.index, dtype=float)
 
 
 def json_round_trip(state: dict) -> dict:

@@ -49,6 +49,11 @@ def broken(tmp_path, old: str, new: str):
         ("tech_pct = 2.5", 'tech_pct = 2.5\nsectors_pct = { tech = "up" }', "'tech' must be float"),
         ("tech_pct = 2.5", "tech_pct = 2.5\nsectors_pct = 4.0", "'sectors_pct' must be a table"),
         ("vol = 0.03 }", "vol = 0.03, sector = 1 }", "key 'sector' must be str"),
+        (
+            'exchange = "XNYS"',
+            'exchange = "XNYZ"',
+            "[calendar]: key 'exchange': 'XNYZ' is no exchange_calendars code",
+        ),
     ],
 )
 def test_bad_values_name_the_key(tmp_path, old, new, message):

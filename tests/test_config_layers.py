@@ -63,6 +63,14 @@ mine = ["XYZ", "IWM"]
     assert universe.bar_seconds == load_universe().bar_seconds
 
 
+def test_the_shipped_benchmark_applies_only_to_a_universe_that_has_it(tmp_path):
+    without = load_universe(write(tmp_path, "[symbols]\nIWM = {}\nQQQ = {}\n"))
+    assert without.relative_strength.benchmark is None and without.all_pairs() == ()
+    chosen = "[relative_strength]\nbenchmark = 'SPY'\n[symbols]\nIWM = {}\n"
+    with pytest.raises(ConfigError, match="benchmark 'SPY' is not in"):
+        load_universe(write(tmp_path, chosen, "chosen.toml"))
+
+
 def test_pairs_given_replace_the_shipped_pairs_and_keep_the_shipped_symbols(tmp_path):
     text = '[[pairs]]\nname = "IWM/SPY"\nnumerator = "IWM"\ndenominator = "SPY"\n'
     universe = load_universe(write(tmp_path, text))
@@ -119,7 +127,8 @@ def test_the_shipped_defaults_set_every_parameter():
         ("ticks", universe.ticks),
         ("relative_strength", universe.relative_strength),
     ):
-        missing = {f.name for f in dataclasses.fields(params)} - set(data[table])
+        given = set(data[table]) | {k.replace("_days", "_bars") for k in data[table]}
+        missing = {f.name for f in dataclasses.fields(params)} - given
         assert not missing, f"rotation/defaults.toml [{table}] lacks {sorted(missing)}"
     assert set(data) <= set(TABLES)
     assert not {"symbols", "groups", "pairs"} & set(data)
@@ -181,3 +190,41 @@ def test_read_source_lists_its_layers(tmp_path):
     own = write(tmp_path, "[symbols]\nSPY = { price = 1.0 }\n", "own.toml")
     assert [p.name for p in read_source(own, environ={}).layers] == ["defaults.toml", "own.toml"]
     assert ROOT.exists()
+
+
+# Windows in trading time.
+
+OWN = "[symbols]\nSPY = {}\nIWM = {}\n"
+
+
+def test_a_daily_universe_gets_52_week_highs_and_50_day_averages(tmp_path):
+    universe = load_universe(write(tmp_path, OWN + "[bars]\nseconds = 86400\n"))
+    assert universe.symbol.high_low_bars == 252
+    assert (universe.symbol.sma_bars, universe.symbol.return_bars) == (50, 21)
+    assert (universe.relative_strength.sma_bars, universe.relative_strength.change_bars) == (50, 21)
+    assert (universe.regime.sma_bars, universe.regime.long_bars) == (50, 21)
+
+
+@pytest.mark.parametrize(
+    ("bars", "exchange", "per_day"),
+    [(900, "XNYS", 26), (3600, "XNYS", 7), (300, "XNYS", 78), (900, "24/7", 96)],
+)
+def test_day_windows_become_bars_of_the_session(tmp_path, bars, exchange, per_day):
+    text = OWN + f'[bars]\nseconds = {bars}\n[calendar]\nexchange = "{exchange}"\n'
+    universe = load_universe(write(tmp_path, text))
+    assert universe.symbol.sma_bars == 50 * per_day
+    assert universe.regime.short_bars == 5 * per_day
+
+
+def test_a_window_in_bars_from_a_higher_layer_wins_and_both_in_one_file_is_an_error(tmp_path):
+    mine = load_universe(write(tmp_path, OWN + "[symbol]\nhigh_low_bars = 40\n"))
+    assert mine.symbol.high_low_bars == 40 and mine.symbol.sma_bars == 50 * 26
+    # The shipped demo gives bars; a user's days win over them.
+    assert load_universe().symbol.high_low_bars == 52
+    days = load_universe(write(tmp_path, "[symbol]\nhigh_low_days = 2\n", "days.toml"))
+    assert days.symbol.high_low_bars == 2 * 26
+    both = write(tmp_path, "[symbol]\nhigh_low_days = 2\nhigh_low_bars = 5\n", "both.toml")
+    with pytest.raises(ConfigError, match="give 'high_low_days' or 'high_low_bars', not both"):
+        load_universe(both)
+    with pytest.raises(ConfigError, match="'sma_days' must be > 0"):
+        load_universe(write(tmp_path, "[symbol]\nsma_days = 0\n", "zero.toml"))

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
@@ -40,7 +41,12 @@ DAY_US = 86_400 * MICROS
 PRODUCER = "test-producer"  # the `source` header of the messages sent here
 
 NOW = time.time_ns() // 1000
-T0 = NOW - NOW % BAR_US - 2 * BAR_US + 60 * MICROS  # 60 s into a bar half an hour ago
+UNIVERSE = load_universe()
+# The last XNYS session (of the shipped [calendar]) that is over: good ticks fall in it,
+# within max_age_seconds (30 days) of now.
+SESSION = int(np.searchsorted(UNIVERSE.calendar.close, NOW, side="right")) - 1
+OPEN, CLOSE = int(UNIVERSE.calendar.open[SESSION]), int(UNIVERSE.calendar.close[SESSION])
+T0 = OPEN + 2 * BAR_US + 60 * MICROS  # 60 s into the session's third bar
 BAR0 = T0 - T0 % BAR_US
 
 
@@ -63,7 +69,6 @@ class Bad:
     original: bytes | None = None  # default: the message itself
 
 
-UNIVERSE = load_universe()
 PARTITION = partition_for("IWM", DEFAULT_TOPICS.ticks.partitions)
 ELSEWHERE = next(
     s for s in UNIVERSE.symbols if partition_for(s, DEFAULT_TOPICS.ticks.partitions) != PARTITION
@@ -131,6 +136,7 @@ BAD = [
     Bad("nanoseconds", tick(T0 * 1000, 300.0, "t13"), "future", "t13"),
     Bad("far past", tick(NOW - 365 * DAY_US, 300.0, "t14"), "past", "t14"),
     Bad("duplicate", GOOD_A, "duplicate", "test-good"),
+    Bad("after the close", tick(CLOSE + 3600 * MICROS, 300.0, "t16"), "off_session", "t16"),
     Bad("bad tick of a frame", FRAME, "invalid", "frame-bad", FRAME_BAD),
 ]
 LATE = Bad("late", tick(T0 - BAR_US, 299.0, "t15"), "late", "t15")
@@ -273,6 +279,7 @@ def test_the_details_say_what_was_wrong(run):
     assert "max_ahead_seconds" in run.letters["far future"]["detail"]
     assert "max_age_seconds" in run.letters["far past"]["detail"]
     assert "watermark" in run.letters["late"]["detail"]
+    assert "outside every XNYS session" in run.letters["after the close"]["detail"]
 
 
 def test_good_ticks_around_the_bad_ones_still_make_bars(run):

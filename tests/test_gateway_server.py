@@ -47,6 +47,7 @@ def make_signal(
     kind: str = "rs_crossover",
     score: float = 0.5,
     summary: str = "IWM/QQQ crossed above its SMA",
+    level: str = "supporting",
 ) -> Signal:
     return Signal(
         id=signal_id(kind, subject, "up", T0 + i),
@@ -59,6 +60,7 @@ def make_signal(
         ts=T0 + i,
         summary=summary,
         evidence={"rs": 0.4, "leader": "IWM"},
+        level=level,  # type: ignore[arg-type]
     )
 
 
@@ -261,6 +263,42 @@ async def test_subject_channels_and_filters(kafka):
         await ws.send(json.dumps({"op": "unsubscribe", "channels": ["signals"], "id": "u"}))
         ack = await recv(ws)
         assert ack["channels"] == ["metrics", "signals:pair:IWM/QQQ"] and ack["id"] == "u"
+
+
+async def test_a_levels_filter_passes_only_those_levels(kafka):
+    records = [
+        make_signal(1, "pair:IWM/QQQ", "rotation_regime", 50.0, level="headline"),
+        make_signal(2, "pair:RSP/SPY", "rs_crossover", 60.0, level="supporting"),
+        make_signal(3, "pair:AAPL/SPY", "rs_crossover", 70.0, level="detail"),
+    ]
+    await produce(kafka, records)
+    async with running_gateway(kafka) as gateway, connect(url_of(gateway)) as ws:
+        await recv(ws)
+        answer = await subscribe(ws, channels=["signals"], filter={"levels": ["headline"]})
+        assert answer[0]["filters"] == {"signals": {"levels": ["headline"]}}
+        assert [m["data"]["id"] for m in answer[2:]] == [records[0].id]
+        assert answer[2]["data"]["level"] == "headline"
+
+        answer = await subscribe(
+            ws, channels=["signals"], filter={"levels": ["headline", "supporting"]}
+        )
+        assert [m["data"]["id"] for m in answer[2:]] == [records[0].id, records[1].id]
+
+        # Live messages: only the headline and supporting ones come through.
+        await produce(
+            kafka,
+            [
+                make_signal(4, "pair:MSFT/SPY", "rs_crossover", 80.0, level="detail"),
+                make_signal(5, "group:small_caps", "group_crossovers", 55.0),
+                make_signal(6, "pair:IWM/QQQ", "rotation_regime", 75.0, level="headline"),
+            ],
+        )
+        got = await recv_data(ws, 2)
+        assert [(m["data"]["kind"], m["data"]["level"]) for m in got] == [
+            ("group_crossovers", "supporting"),
+            ("rotation_regime", "headline"),
+        ]
+        assert [m["seq"] for m in got] == [5, 6]  # seq counts the detail one it skipped
 
 
 # Resume ---------------------------------------------------------------------------------
@@ -535,6 +573,16 @@ async def test_auth_failures_get_unauthorized_and_close_1008(kafka, first, why):
             '{"op": "subscribe", "channels": ["metrics"], "filter": {"min_score": 1}}',
             "bad_request",
             "min_score applies to signal channels only",
+        ),
+        (
+            '{"op": "subscribe", "channels": ["signals"], "filter": {"levels": ["top"]}}',
+            "bad_request",
+            "`$.filter.levels[0]`; levels are ['headline', 'supporting', 'detail']",
+        ),
+        (
+            '{"op": "subscribe", "channels": ["metrics"], "filter": {"levels": ["headline"]}}',
+            "bad_request",
+            "levels applies to signal channels only",
         ),
         ('{"op": "auth", "token": 5}', "bad_request", "Expected `str`"),
         ("x" * 5000, "too_large", "limit is 4096"),

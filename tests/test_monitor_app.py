@@ -18,6 +18,8 @@ from monitor.app import RotationMonitor
 from monitor.screens import EvidenceScreen, HelpScreen
 from monitor.widgets import (
     BreadthTable,
+    QuoteTable,
+    RegimeHeadline,
     RelativeStrengthTable,
     RotationGraph,
     SignalLog,
@@ -73,7 +75,8 @@ async def test_every_panel_shows_the_recorded_data():
             "mega_cap_tech",
         ]
         log = app.query_one(SignalLog)
-        assert log.row_count == len([m for m in recorded_messages() if m["type"] == "signal"])
+        signals = [m["data"] for m in recorded_messages() if m["type"] == "signal"]
+        assert 0 < log.row_count == len([s for s in signals if s["level"] != "detail"])
         assert len(app.query_one(RotationGraph).points) == 5
         status = app.query_one(StatusLine).plain
         assert status.startswith("● live │ 2026-09-28 12:00 ET │ lag ")
@@ -126,6 +129,77 @@ async def test_slash_filters_the_signal_log_and_escape_clears_it():
         assert app.focused is log and log.row_count == len(thrusts)
         await pilot.press("escape")
         assert log.row_count == total and not box.display
+
+
+def ids_of_level(*levels: str) -> set[str]:
+    return {
+        m["data"]["id"]
+        for m in recorded_messages()
+        if m["type"] == "signal" and m["data"]["level"] in levels
+    }
+
+
+async def test_the_regime_headline_is_the_first_line_on_screen():
+    app, source = recorded_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await played(app, source, pilot)
+        headline = app.query_one(RegimeHeadline)
+        assert headline.region.y == 0 and headline.region.height == 1
+        assert headline.plain.startswith("IWM/QQQ no regime")
+
+
+async def test_d_shows_the_detail_signals_and_d_again_hides_them():
+    app, source = recorded_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await played(app, source, pilot)
+        log = app.query_one(SignalLog)
+        default = ids_of_level("headline", "supporting")
+        assert {key.value for key in log.rows} == default
+        assert "headline + supporting" in log.border_title
+        await pilot.press("d")
+        assert {key.value for key in log.rows} == ids_of_level("headline", "supporting", "detail")
+        assert log.border_title == "Signals (newest first)"
+        await pilot.press("d")
+        assert {key.value for key in log.rows} == default
+
+
+async def test_level_words_in_the_filter_choose_what_the_log_shows():
+    app, source = recorded_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await played(app, source, pilot)
+        log = app.query_one(SignalLog)
+        await pilot.press("slash", *"level:detail")
+        detail = ids_of_level("detail")
+        assert {key.value for key in log.rows} == detail
+        assert f"filter “level:detail”: {len(detail)} of {len(detail)}" in log.border_title
+        await pilot.press("escape", "slash", *"level:headline")
+        assert {key.value for key in log.rows} == ids_of_level("headline")
+        await pilot.press("enter")
+        assert app.focused is log and log.row_count == 1
+
+
+async def test_r_puts_the_quotes_in_place_of_the_tables_on_a_small_terminal():
+    app, source = recorded_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await played(app, source, pilot)
+        quotes, tables = app.query_one(QuoteTable), app.query_one("#tables")
+        assert not quotes.display and tables.display
+        await pilot.press("r")
+        assert quotes.display and not tables.display and quotes.row_count == 7
+        assert quotes.region.width == 80 and quotes.region.y == 1
+        await pilot.press("r")
+        assert not quotes.display and tables.display
+
+
+async def test_a_large_terminal_shows_the_quotes_beside_the_tables_and_r_hides_them():
+    app, source = recorded_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await played(app, source, pilot)
+        quotes, rs = app.query_one(QuoteTable), app.query_one(RelativeStrengthTable)
+        assert quotes.display and rs.display
+        assert quotes.region.x >= rs.region.right and quotes.region.y == rs.region.y
+        await pilot.press("r")
+        assert not quotes.display and rs.display
 
 
 async def test_enter_on_a_signal_opens_its_evidence():

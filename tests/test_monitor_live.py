@@ -10,8 +10,11 @@ import asyncio
 import time
 
 from monitor.app import RotationMonitor
+from monitor.quotes import DEFAULT_QUOTES
 from monitor.widgets import (
     BreadthTable,
+    QuoteTable,
+    RegimeHeadline,
     RelativeStrengthTable,
     RotationGraph,
     SignalLog,
@@ -41,6 +44,8 @@ async def test_monitor_shows_a_received_signal(system):
         rs = app.query_one(RelativeStrengthTable)
         breadth = app.query_one(BreadthTable)
         graph = app.query_one(RotationGraph)
+        quotes = app.query_one(QuoteTable)
+        headline = app.query_one(RegimeHeadline)
         await until(
             pilot,
             lambda: (
@@ -50,8 +55,10 @@ async def test_monitor_shows_a_received_signal(system):
                 and "small_caps/mega_cap_tech" in [key.value for key in rs.rows]
                 and breadth.row_count == len(GROUPS)
                 and graph.points
+                and quotes.row_count
+                and "waiting" not in headline.plain
             ),
-            "signals, pairs, groups and the rotation graph",
+            "signals, pairs, groups, the rotation graph, quotes and the regime headline",
         )
         app.redraw()  # the state may have moved on since the last redraw; now they agree
         newest = log.highlighted()
@@ -69,6 +76,12 @@ async def test_monitor_shows_a_received_signal(system):
         assert {p.label for p in graph.points} <= {*shown_pairs, *GROUPS}
         status = app.query_one(StatusLine).plain
         assert status.startswith("● live │ ") and " ticks/s │ " in status
+        symbols = [key.value for key in quotes.rows]
+        assert symbols == [s for s in DEFAULT_QUOTES if s in symbols]
+        assert headline.region.y == 0
+        assert (
+            headline.plain.startswith("IWM/QQQ ") and "small_caps/mega_cap_tech " in headline.plain
+        )
         await pilot.press("q")
 
 

@@ -1,7 +1,8 @@
 """SVG snapshots of the monitor, drawn from recorded gateway messages with a fixed clock.
 
 The files in ``tests/snapshots/`` are what the screen looked like when the layout was
-last reviewed; a change of layout, wording or colour fails here and shows the lines
+last reviewed (the main screen at 80x24 and 160x48, the quote panel at 80x24, a
+signal's evidence); a change of layout, wording or colour fails here and shows the lines
 that differ. After a deliberate change, regenerate them and review the diff::
 
     ROTATION_UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/test_monitor_snapshots.py
@@ -94,6 +95,10 @@ async def test_main_screen_at_160x48(tmp_path):
     check_snapshot("monitor_160x48", await screenshot((160, 48)), tmp_path)
 
 
+async def test_recent_quotes_take_the_tables_place_at_80x24(tmp_path):
+    check_snapshot("quotes_80x24", await screenshot((80, 24), "r"), tmp_path)
+
+
 async def test_signal_evidence_at_80x24(tmp_path):
     check_snapshot("evidence_80x24", await screenshot((80, 24), evidence=True), tmp_path)
 
@@ -102,7 +107,15 @@ def test_snapshot_rows_read_back_as_text():
     svg = (SNAPSHOTS / "monitor_80x24.svg").read_text()
     rows = svg_rows(svg)
     assert len(rows) == 24
-    assert rows[0].startswith("─Relative strength")
+    assert rows[0].split() == [
+        "IWM/QQQ",
+        "no",
+        "regime",
+        "small_caps/mega_cap_tech",
+        "no",
+        "regime",
+    ]
+    assert rows[1].startswith("─Relative strength")
     assert rows[-2].lstrip().startswith("● live │ 2026-09-28 12:00 ET")
-    legend = "q Quit  p Pause  / Filter  n Pair  g Group  s Symbols  ? Help"
+    legend = "q Quit  p Pause  / Filter  n Pair  s Symbols  d Detail  r Quotes  ? Help"
     assert rows[-1].strip() == legend

@@ -63,6 +63,7 @@ def test_symbols_join_the_pairs_only_when_asked():
 
 def test_signals_are_newest_first_by_event_time():
     state = fed()
+    state.toggle_detail()
     shown = state.newest_signals(SignalFilter())
     recorded = [m["data"] for m in data_messages("signal")]
     assert {s.id for s in shown} == {s["id"] for s in recorded}

@@ -13,6 +13,8 @@ from monitor.widgets import (
     BreadthTable,
     Column,
     PairDetail,
+    QuoteTable,
+    RegimeHeadline,
     RelativeStrengthTable,
     RotationGraph,
     SignalLog,
@@ -20,6 +22,7 @@ from monitor.widgets import (
     fit_columns,
 )
 from tests.fixtures.recorded import URL, ThroughClient, recorded_messages, sent_at
+from tests.test_monitor_headline import JAN_6_CLOSE, JAN_26_CLOSE, feed, pair_snapshot
 
 CONFIGURED = ["IWM/QQQ", "small_caps/mega_cap_tech", "RSP/SPY"]
 GROUP_PAIRS = ["small_caps/SPY", "mega_cap_tech/SPY"]
@@ -230,3 +233,119 @@ async def test_status_line_says_when_it_cannot_connect_even_at_80_columns():
         text = status.render().plain
         assert text.startswith("○ cannot connect to ws://127.0.0.1:1/ws, retrying in 0.3 s")
         assert len(text) <= 78
+
+
+def regime_state() -> MonitorState:
+    state = MonitorState(URL)
+    feed(
+        state,
+        pair_snapshot(
+            "IWM/QQQ",
+            JAN_26_CLOSE,
+            regime="into_small_caps:rotation",
+            regime_since=JAN_6_CLOSE,
+            regime_rs_change_pct=5.32,
+        ),
+        pair_snapshot(
+            "small_caps/mega_cap_tech",
+            JAN_26_CLOSE,
+            regime="into_mega_caps:broad_rotation",
+            regime_since=JAN_6_CLOSE,
+            regime_rs_change_pct=-1.04,
+        ),
+    )
+    return state
+
+
+async def test_regime_headline_reads_side_grade_since_and_rs_change():
+    headline = RegimeHeadline()
+    async with Harness(headline).run_test(size=(80, 3)) as pilot:
+        headline.show(regime_state().regime_headline())
+        await pilot.pause()
+        first, second = headline.lines(78)
+        assert first.plain == "IWM/QQQ ▲ into small caps · rotation · since 2026-01-06 · RS +5.3%"
+        assert (
+            second.plain
+            == (
+                "small_caps/mega_cap_tech ▼ into mega caps · broad rotation · since 2026-01-06 "
+                "· RS -1.0%"
+            )[:77]
+            + "…"
+        )
+        styles = {first.plain[span.start : span.end]: str(span.style) for span in first.spans}
+        assert styles[" ▲ into small caps"] == "bold green"
+        assert "bold red" in {str(span.style) for span in second.spans}
+        assert headline.size.height == 2
+
+
+async def test_regime_headline_shares_a_line_when_wide_and_says_when_none_is_held():
+    headline = RegimeHeadline()
+    async with Harness(headline).run_test(size=(200, 3)) as pilot:
+        headline.show(regime_state().regime_headline())
+        await pilot.pause()
+        assert headline.size.height == 1 and "   small_caps/mega_cap_tech ▼" in headline.plain
+        headline.show(fed().regime_headline())
+        await pilot.pause()
+        assert headline.plain == (
+            "IWM/QQQ no regime (last call ▲ rotation 2026-09-08 13:45)   "
+            "small_caps/mega_cap_tech no regime"
+        )
+        headline.show(MonitorState(URL).regime_headline())
+        assert headline.plain.startswith("IWM/QQQ waiting for data   small_caps/")
+        odd = MonitorState(URL, regime_pairs=["A/B"])
+        feed(odd, pair_snapshot("A/B", JAN_26_CLOSE, regime="narrowing"))
+        headline.show(odd.regime_headline())
+        assert headline.plain == "A/B ▼ narrowing"  # a label without a grade, no since
+
+
+async def test_regime_headline_drops_the_last_call_before_taking_a_second_line():
+    headline = RegimeHeadline()
+    async with Harness(headline).run_test(size=(80, 3)) as pilot:
+        headline.show(fed().regime_headline())
+        await pilot.pause()
+        assert headline.plain == "IWM/QQQ no regime   small_caps/mega_cap_tech no regime"
+
+
+async def test_quote_table_shows_last_change_and_rs_with_markers():
+    state = fed()
+    table = QuoteTable()
+    async with Harness(table).run_test(size=(44, 12)) as pilot:
+        table.show(state.quote_rows())
+        await pilot.pause()
+        assert [key.value for key in table.rows] == [
+            "AAPL", "MSFT", "NVDA", "GOOGL", "AMZN", "META", "TSLA"
+        ]  # fmt: skip
+        assert set(table.widths) == {"symbol", "last", "change", "rs"}
+        assert [str(column.label) for column in table.columns.values()][3] == "RS vs SPY"
+        pair = latest("pair:AAPL/SPY")["pair"]
+        row = cells(table, "AAPL")
+        assert row["last"] == f"{pair['last']:,.2f}"
+        assert row["change"] == ("▲ " if pair["change_pct"] > 0 else "▼ ") + (
+            f"{pair['change_pct']:+.2f}"
+        )
+        assert row["rs"].endswith(f"{pair['rs_vs_sma_pct']:+.2f}")
+
+
+async def test_quote_table_adds_the_rs_change_when_wide():
+    table = QuoteTable()
+    async with Harness(table).run_test(size=(80, 12)) as pilot:
+        table.show(fed().quote_rows())
+        await pilot.pause()
+        pair = latest("pair:MSFT/SPY")["pair"]
+        assert cells(table, "MSFT")["rs_change"] == f"{pair['rs_change_pct']:+.2f}"
+
+
+async def test_signal_log_stars_headline_signals_and_dims_detail_ones():
+    state = fed()
+    state.toggle_detail()
+    log = SignalLog()
+    async with Harness(log).run_test(size=(80, 30)) as pilot:
+        log.show(state.newest_signals(SignalFilter()))
+        await pilot.pause()
+        by_level = {}
+        for signal in log.shown.values():
+            by_level.setdefault(signal.level, signal)
+        assert cells(log, by_level["headline"].id)["kind"] == "★ ROTATION"
+        assert not cells(log, by_level["supporting"].id)["kind"].startswith("★")
+        detail = log.get_row(by_level["detail"].id)
+        assert "grey62" in str(detail[0].style)

@@ -36,6 +36,10 @@ DAY_US = 86_400 * 1_000_000
 WAIT = 120.0
 
 SMALL_UNIVERSE = """
+# Synthetic weekdays (holidays too): bars on the epoch grid, no exchange calendar.
+[calendar]
+exchange = "24/7"
+
 [bars]
 seconds = 86400
 
@@ -44,6 +48,9 @@ sma_bars = 5
 change_bars = 5
 hysteresis_pct = 0.5
 cooldown_bars = 3
+
+[signals]
+min_score = 0.0          # every crossover, those just clear of the band too
 
 [groups]
 
@@ -259,7 +266,10 @@ def test_real_etf_history_gives_valid_metrics_and_signals(tmp_path):
     ("content", "expected"),
     [
         ("symbol,timestamp,open\nIWM,2026-01-05,1\n", ["missing column 'close'", "'price'"]),
-        ("timestamp,close\n2026-01-05,1\n", ["missing column 'symbol'"]),
+        (
+            "timestamp,close\n2026-01-05,1\n",
+            ["none of its symbols (BAD)", "no 'symbol' column", "--symbol"],
+        ),
         (
             "symbol,timestamp,close\nIWM,2026-01-05,1\nQQQ,2026-01-3x,2\n",
             ["row 2 (line 3), column 'timestamp'", "'2026-01-3x'"],
@@ -497,7 +507,7 @@ def test_reading_in_chunks_gives_the_output_of_reading_whole(rotation_csv, unive
     assert outputs["whole"] and len(lines_of(tmp_path / "whole.jsonl")) == 125
     assert all(output == outputs["whole"] for output in outputs.values())
     assert set(summaries.values()) == {
-        "120 rows, 480 ticks, 120 bars, 120 snapshots, 5 signals, 0 late ticks"
+        "120 rows, 480 ticks, 120 bars, 120 snapshots, 5 signals, 0 late ticks, 0 bad bars"
     }
 
 
@@ -616,3 +626,106 @@ def test_frames_from_columns_are_the_frames_of_the_ticks(rotation_csv, tmp_path)
             expected = frames_for(ticks, max_ticks, {t.symbol: home(t.symbol) for t in ticks})
             got = frames_from_columns(plan.columns(0, len(table)), max_ticks, home, SOURCE)
             assert got == expected
+
+
+# Daily bars as vendors stamp them, on the XNYS sessions of the default [calendar].
+
+
+def stamped_copies(tmp_path: Path, since: str = "2015-01-01") -> dict[str, Path]:
+    """The real daily ETF closes in three files that differ only in the stamp of each
+    row: the date alone, the close (21:00 UTC, as vendors stamp daily aggregates) and
+    midnight New York (04:00 or 05:00 UTC)."""
+    from zoneinfo import ZoneInfo
+
+    new_york = ZoneInfo("America/New_York")
+    columns = ("Open", "High", "Low", "Close", "Volume")
+    stamps = {
+        "date": lambda day: day,
+        "close": lambda day: f"{day}T21:00:00Z",
+        "midnight_new_york": lambda day: (
+            datetime.fromisoformat(day).replace(tzinfo=new_york).isoformat()
+        ),
+    }
+    files = {name: tmp_path / f"etf_{name}.csv" for name in stamps}
+    handles = {name: path.open("w", newline="") for name, path in files.items()}
+    try:
+        writers = {name: csv.writer(handle) for name, handle in handles.items()}
+        for writer in writers.values():
+            writer.writerow(["symbol", "timestamp", *(c.lower() for c in columns)])
+        for symbol in ("IWM", "QQQ", "SPY", "DIA"):
+            with (ETF_DAILY / f"{symbol}.csv").open(newline="") as f:
+                for row in csv.DictReader(f):
+                    if row["Date"] >= since:
+                        for name, writer in writers.items():
+                            stamp = stamps[name](row["Date"])
+                            writer.writerow([symbol, stamp, *(row[c] for c in columns)])
+    finally:
+        for handle in handles.values():
+            handle.close()
+    return files
+
+
+@pytest.mark.skipif(not ETF_DAILY.is_dir(), reason=f"real market data not present: {ETF_DAILY}")
+def test_daily_bars_stamped_at_the_close_or_midnight_new_york_give_the_date_only_metrics(
+    tmp_path,
+):
+    files = stamped_copies(tmp_path)
+    assert "2025-11-28T21:00:00Z" in files["close"].read_text()  # an early close (13:00)
+    assert "2015-07-01T00:00:00-04:00" in files["midnight_new_york"].read_text()
+    outputs = {}
+    for name, path in files.items():
+        out = tmp_path / f"{name}.jsonl"
+        done = replay(path, "--config", EXAMPLE_CONFIG, "--out", out)
+        assert "0 late ticks" in done.stderr
+        outputs[name] = out.read_bytes()
+    assert outputs["date"]
+    assert outputs["close"] == outputs["date"]
+    assert outputs["midnight_new_york"] == outputs["date"]
+    lines = [json.loads(line) for line in outputs["date"].splitlines()]
+    ends = sorted({line["data"]["ts"] for line in lines if line["type"] == "metrics"})
+    # Each daily bar is its session's: it ends at that session's close.
+    assert datetime.fromtimestamp(ends[0] / 1e6, UTC).isoformat() == "2015-01-02T21:00:00+00:00"
+    early = datetime.fromisoformat("2025-11-28T18:00:00+00:00").timestamp() * 1_000_000
+    assert int(early) in ends
+
+
+XNYS_UNIVERSE = SMALL_UNIVERSE.replace('exchange = "24/7"', 'exchange = "XNYS"')
+
+
+@pytest.mark.parametrize(
+    ("content", "seconds", "expected"),
+    [
+        (
+            "symbol,timestamp,close\nIWM,2025-12-24,1\nIWM,2025-12-25,2\nIWM,2025-12-26,3\n",
+            None,
+            ["row 2 (line 3)", "2025-12-25T00:00:00Z is on a date without a session of XNYS"],
+        ),
+        (
+            "symbol,timestamp,close\nIWM,2025-12-24,1\nIWM,2025-12-24T21:00:00Z,2\n"
+            "IWM,2025-12-26,3\n",
+            86_400,
+            ["a second IWM bar of the XNYS session", "the first is row 1"],
+        ),
+        (
+            "symbol,timestamp,close\n"
+            + "".join(f"IWM,2026-01-05T{h:02d}:00:00-05:00,{h}\n" for h in range(10, 15)),
+            3600,
+            ["row 1 (line 2)", "3600 s bars from each XNYS session's open", "14:30:00Z"],
+        ),
+    ],
+    ids=["holiday", "two-stamps-one-session", "intraday-off-the-session-grid"],
+)
+def test_bars_off_the_sessions_are_refused_with_file_row_and_what_to_do(
+    content, seconds, expected, tmp_path
+):
+    config = tmp_path / "xnys.toml"
+    config.write_text(XNYS_UNIVERSE)
+    path = tmp_path / "bars.csv"
+    path.write_text(content)
+    flags = [] if seconds is None else ["--bar-seconds", seconds]
+    done = replay(path, "--config", config, *flags, check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    message = done.stderr.strip().splitlines()[-1]
+    assert message.startswith("rotation replay: error: ") and str(path) in message
+    for part in expected:
+        assert part in message, message

@@ -39,8 +39,9 @@ def test_breakout_fires_up_and_down_at_the_z_threshold():
     assert [(i, f.direction) for i, f in fired(out)] == [(2, "up"), (4, "down")]
     up = out[2]
     assert up.kind == "rs_breakout" and up.subject == "IWM/QQQ"
-    assert up.score == 3.0 and up.evidence["zscore"] == 3.0
-    assert out[4].score == pytest.approx(3.4)
+    assert up.evidence["strength"] == 3.0 and up.evidence["zscore"] == 3.0
+    assert up.score == 50.0  # |z| at the threshold scores 50
+    assert out[4].score == pytest.approx(50 * 3.4 / 3.0)
 
 
 def test_breakout_rearms_only_after_z_falls_back_below_rearm():
@@ -88,7 +89,8 @@ def test_quadrant_change_fires_once_the_new_quadrant_has_held_for_min_dwell_bars
     assert signal.evidence["from_quadrant"] == "leading"
     assert signal.evidence["to_quadrant"] == "weakening"
     assert signal.evidence["rs_ratio"] == 101 and signal.evidence["rs_momentum"] == 99
-    assert signal.score == pytest.approx(math.sqrt(2))
+    assert signal.evidence["strength"] == pytest.approx(math.sqrt(2))
+    assert signal.score == pytest.approx(50 * math.sqrt(2) / 2.0)  # 50 at distance 2
 
 
 def test_first_settled_quadrant_is_taken_silently():
@@ -151,14 +153,15 @@ def test_quadrant_state_round_trip_continues_identically():
 
 
 def test_thrust_fires_up_on_the_first_bar_of_a_thrust_only():
-    rule = BreadthThrust("russell_2000")
+    rule = BreadthThrust("russell_2000", window_bars=1)
     out = [rule.update(t, 0.64) for t in [False, True, True, True, False]]
     assert [(i, f.direction) for i, f in fired(out)] == [(1, "up")]
-    assert out[1].score == 0.64 and out[1].evidence["zweig_ema"] == 0.64
+    assert out[1].evidence["strength"] == 0.64 and out[1].evidence["zweig_ema"] == 0.64
+    assert out[1].score == pytest.approx(50 * 0.64 / 0.615)
 
 
 def test_thrust_is_silent_during_the_cooldown():
-    rule = BreadthThrust("russell_2000", cooldown_bars=20)
+    rule = BreadthThrust("russell_2000", cooldown_bars=20, window_bars=1)
     flags = [True, False] + [False] * 8 + [True, False] + [False] * 8 + [True]
     out = [rule.update(flag, 0.62) for flag in flags]
     # Bar 10 is a new thrust inside the cooldown; bar 20 is the first bar after it.
@@ -189,7 +192,9 @@ def test_bearish_divergence_index_new_high_without_the_ad_line():
     assert [(i, f.direction) for i, f in fired(out)] == [(5, "down")]
     signal = out[5]
     assert signal.evidence["ad_prior_high"] == 50.0 and signal.evidence["ad_line"] == 35.0
-    assert signal.score == pytest.approx((50 - 35) / (50 - 10))  # shortfall / A/D range
+    shortfall = (50 - 35) / (50 - 10)  # shortfall / A/D range
+    assert signal.evidence["strength"] == pytest.approx(shortfall)
+    assert signal.score == pytest.approx(100 * shortfall)  # 50 at half the range
 
 
 def test_no_divergence_when_the_ad_line_confirms_the_new_high():
@@ -204,7 +209,7 @@ def test_bullish_divergence_index_new_low_without_the_ad_line():
     ad = [0.0, -10.0, -30.0, -20.0, -15.0, -12.0]
     out = [rule.update(i, a) for i, a in zip(index, ad, strict=True)]
     assert [(i, f.direction) for i, f in fired(out)] == [(5, "up")]
-    assert out[5].score == pytest.approx((-12 - -30) / (0 - -30))
+    assert out[5].score == pytest.approx(100 * (-12 - -30) / (0 - -30))
 
 
 def test_divergence_waits_for_a_full_lookback_and_its_cooldown():
@@ -278,7 +283,7 @@ def test_rotation_needs_regime_and_persistence():
     assert signal.evidence["rho_short_pp"] == pytest.approx(5 * 100 * math.log(1.011))
     assert (signal.evidence["regime"], signal.evidence["persistence"]) == (1.0, 1.0)
     assert signal.evidence["breadth"] == 0.0
-    assert signal.score == 2.0
+    assert signal.evidence["strength"] == 2.0 and signal.score == 50.0
 
 
 def test_rotation_without_the_rrg_turning_is_not_a_regime():
@@ -298,7 +303,7 @@ def test_breadth_confirmation_broadens_and_its_loss_narrows_after_exit_bars():
     assert pair.rule.grade == "rotation"
     broadening = pair.trend(1, 1.1, quadrant="leading", small=True)[0]
     assert broadening.direction == "broadening"
-    assert broadening.evidence["grade"] == "broad_rotation" and broadening.score == 3.0
+    assert broadening.evidence["grade"] == "broad_rotation" and broadening.score == 75.0
     # Breadth for the other side does not confirm this one.
     out = pair.trend(2, 1.1, quadrant="leading", mega=True)
     out += pair.trend(1, 1.1, quadrant="leading", small=True)
@@ -325,8 +330,40 @@ def test_regime_ends_only_after_exit_bars_of_failed_criteria():
     assert pair.rule.grade == "rotation"
     pair.trend(3, 1.1, quadrant="weakening")
     assert pair.rule.grade is None  # ended silently
+    # Back to the signalled side and grade within repeat_bars: the same regime, not
+    # signalled again (it never stopped for a consumer, who saw no signal of its end).
+    assert fired(pair.trend(1, 1.1, quadrant="leading")) == []
+    assert pair.rule.grade == "rotation"
+
+
+def test_a_regime_back_after_repeat_bars_away_is_a_new_signal():
+    pair = Pair(RegimeParams(repeat_bars=2))
+    assert all(pair.bar(1.0) is None for _ in range(60))
+    [(_, first)] = fired(pair.trend(6, 1.1, quadrant="leading"))
+    # exit_bars (3) to end it, then more than repeat_bars (2) bars away from it.
+    assert fired(pair.trend(6, 1.1, quadrant="weakening")) == []
+    assert pair.rule.grade is None
     [(_, again)] = fired(pair.trend(1, 1.1, quadrant="leading"))
-    assert again.direction == "into_small_caps"  # a new regime is a new signal
+    assert again.direction == first.direction == "into_small_caps"
+    assert again.evidence["grade"] == "rotation"
+
+
+def test_a_restarted_regime_rule_does_not_repeat_its_last_signal():
+    pair = flat_pair()
+    assert len(fired(pair.trend(6, 1.1, quadrant="leading"))) == 1
+    pair.trend(3, 1.1, quadrant="weakening")
+    assert pair.rule.grade is None
+    pair.rule = RotationRegime.from_state(json.loads(json.dumps(pair.rule.to_state())))
+    assert fired(pair.trend(1, 1.1, quadrant="leading")) == []
+    assert pair.rule.label == "into_small_caps:rotation"
+
+
+def test_the_regime_rule_is_silent_before_its_windows_are_full():
+    pair = Pair()
+    # A shock on the first bars would be a watch; nothing before the SMA is full.
+    out = [pair.bar(1.0 + 0.03 * i, z=4.0, quadrant="improving") for i in range(50)]
+    assert fired(out[: pair.rule.warmup_bars - 1]) == []
+    assert pair.rule.initialized
 
 
 def test_rotation_into_mega_caps_is_the_mirror_image():
@@ -415,7 +452,10 @@ def test_reset_makes_every_rule_behave_as_a_new_one():
             [(z,) for z in [3.5, 0.5, 3.2, -3.4, 0.2]],
         ),
         (lambda: RrgQuadrantChange("IWM", 1), [LEADING, WEAKENING, LAGGING, IMPROVING, LEADING]),
-        (lambda: BreadthThrust("g", 2), [(t, 0.7) for t in [False, True, False, True, True]]),
+        (
+            lambda: BreadthThrust("g", 2, window_bars=1),
+            [(t, 0.7) for t in [False, True, False, True, True]],
+        ),
         (
             lambda: BreadthDivergence("g", 3, 0),
             list(zip(rally(8), [1.0, 2.0, 3.0, 2.5, 2.0, 1.5, 1.0, 0.5], strict=True)),
@@ -477,7 +517,8 @@ def test_each_rule_configures_itself_from_the_configuration():
     # Quadrant signals of symbol vs benchmark pairs are off in the shipped file.
     assert universe.signals.symbol_quadrant_signals is False
     assert kinds(Subject(symbol_pair.name, symbol_pair)) == ["rs_crossover", "rs_breakout"]
-    assert kinds(Subject(group)) == ["breadth_thrust", "breadth_divergence"]
+    assert universe.signals.detail is False  # so group_crossovers sums symbols up
+    assert kinds(Subject(group)) == ["breadth_thrust", "breadth_divergence", "group_crossovers"]
 
     # Each rule's window comes from its own parameters.
     rules = {
@@ -493,9 +534,10 @@ def test_each_rule_configures_itself_from_the_configuration():
         "rs_crossover": universe.relative_strength.sma_bars,
         "rs_breakout": universe.relative_strength.zscore_bars,
         "rrg_quadrant": universe.rrg.m,
-        "breadth_thrust": universe.breadth.zweig_window,
+        "breadth_thrust": max(universe.breadth.zweig_window, universe.breadth.zweig_span),
         "breadth_divergence": universe.signals.divergence_lookback_bars,
         "rotation_regime": universe.regime.long_bars,
+        "group_crossovers": universe.signals.breadth_crossover_bars,
     }
     assert rules["rs_crossover"].subject == f"pair:{regime_pair.name}"
     assert rules["breadth_thrust"].subject == f"group:{group}"
@@ -508,7 +550,8 @@ def test_the_engine_finds_every_rule_module_without_a_table():
 
     import agents.analytics.rules as rules_package
 
-    modules = {m.name for m in pkgutil.iter_modules(rules_package.__path__)} - {"base"}
+    helpers = {"base", "levels", "scores"}  # what every rule shares, not rules
+    modules = {m.name for m in pkgutil.iter_modules(rules_package.__path__)} - helpers
     assert {rule.__module__.rsplit(".", 1)[1] for rule in RULES} == modules
     assert [rule.feed_order for rule in RULES] == sorted(rule.feed_order for rule in RULES)
     assert [rule.kind for rule in RULES] == [
@@ -518,4 +561,5 @@ def test_the_engine_finds_every_rule_module_without_a_table():
         "breadth_thrust",
         "breadth_divergence",
         "rotation_regime",
+        "group_crossovers",
     ]

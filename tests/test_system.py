@@ -99,6 +99,40 @@ def test_other_service_reads_valid_signals_with_confluent_kafka(system):
         assert document["subject"].startswith(("pair:", "group:"))
 
 
+def test_signals_carry_level_and_kind_headers_a_consumer_filters_on(system):
+    """librdkafka reads the ``level`` and ``kind`` headers the worker (aiokafka) sets,
+    and selecting by header alone picks the same signals as decoding every value."""
+    consumer = confluent_consumer(
+        system.bootstrap, DEFAULT_TOPICS.signals.name, DEFAULT_TOPICS.signals.partitions
+    )
+    messages = []
+    deadline = time.monotonic() + WAIT
+    try:
+        while len(messages) < 20:
+            message = consumer.poll(0.5)
+            if message is None:
+                if messages:
+                    break  # the topic is read to its end for now
+                assert time.monotonic() < deadline, "no signal on the topic"
+                continue
+            assert message.error() is None, message.error()
+            messages.append(message)
+    finally:
+        consumer.close()
+    for message in messages:
+        headers = dict(message.headers() or [])
+        document = json.loads(message.value())
+        assert headers["level"] == document["level"].encode()
+        assert headers["kind"] == document["kind"].encode()
+        assert message.key() == document["subject"].encode()
+    for level in ("headline", "supporting", "detail"):
+        by_header = [
+            m.value() for m in messages if dict(m.headers() or [])["level"] == level.encode()
+        ]
+        by_value = [m.value() for m in messages if json.loads(m.value())["level"] == level]
+        assert by_header == by_value
+
+
 async def first_metrics(url: str) -> None:
     async with connect(url) as ws:
         await ws.send(json.dumps({"op": "subscribe", "channels": ["metrics"]}))
@@ -108,15 +142,18 @@ async def first_metrics(url: str) -> None:
 
 
 def test_garbage_ticks_land_in_deadletter_and_the_worker_keeps_going(system):
-    # Ticks flow first: only then is a tick from 1970 late for its partition.
+    # Ticks flow first: only then is a tick of a 2015 session late for its partition.
     asyncio.run(first_metrics(system.gateway_url))
     partition = partition_for("IWM", DEFAULT_TOPICS.ticks.partitions)
+    in_a_2015_session = 1_420_210_800_000_000  # 2015-01-02T15:00:00Z, 10:00 in New York
+    christmas_2025 = 1_766_674_800_000_000  # 2025-12-25T15:00:00Z: no XNYS session
     garbage = {
         b"\x00\xffnot json at all": "malformed",
         b'{"ticks": []}': "invalid",
         b'{"symbol": "IWM", "ts": 1790000000000000, "price": -5}': "invalid",
-        encode(Tick(symbol="IWM", ts=1_000_000, price=300.0, source="test")): "late",
-        encode(Tick(symbol="QQQ", ts=1_000_000, price=700.0, source="test")): (
+        encode(Tick(symbol="IWM", ts=in_a_2015_session, price=300.0, source="test")): "late",
+        encode(Tick(symbol="IWM", ts=christmas_2025, price=300.0, source="test")): "off_session",
+        encode(Tick(symbol="QQQ", ts=in_a_2015_session, price=700.0, source="test")): (
             "wrong_partition"
             if partition_for("QQQ", DEFAULT_TOPICS.ticks.partitions) != partition
             else "late"

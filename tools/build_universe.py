@@ -6,9 +6,10 @@ Usage (from the repository root, the data folder beside it)::
 
 The data folder holds copies of public files with a ``provenance.tsv`` naming each
 file's repository and commit; the script reads, and writes none of them into the
-project. It writes only ``[symbols]``, ``[groups]`` and ``[[pairs]]``, with a header
-naming every source, its commit, the build date and this command; every parameter
-table lives in ``rotation/defaults.toml``.
+project. It writes ``[symbols]``, ``[groups]`` and ``[[pairs]]``, with a header
+naming every source, its commit, the build date and this command, and after them the
+15-minute demo's windows (``DEMO_WINDOWS``: ``[relative_strength]``, ``[symbol]`` and
+``[regime]`` bar counts); every other parameter lives in ``rotation/defaults.toml``.
 
 Groups:
 
@@ -125,6 +126,28 @@ PROVENANCE_KEY = {
     "etf_closes": "etf_daily/RajeshMPatel_sector_money_flow/SPY.csv",
     "etf_closes_long": "etf_daily/kittycapital_etf-seasonality/SPY.csv",
 }
+# The 15-minute demo's windows, written after the pairs (rotation/defaults.toml's are
+# in trading days, which a simulated story of a few weeks would never fill).
+DEMO_WINDOWS = """\
+# The demo's windows, for its 15-minute bars: short enough for a story told in a few
+# simulated weeks (the defaults are in trading days: 50-day averages, 52-week highs,
+# which would take a simulated year to fill). A universe of your own (a file with
+# [symbols]) takes the day-based defaults of rotation/defaults.toml.
+[relative_strength]
+sma_bars = 52            # two sessions of 15-minute bars
+change_bars = 26         # one session
+
+[symbol]
+sma_bars = 50
+ema_bars = 20
+return_bars = 21
+high_low_bars = 52
+
+[regime]
+sma_bars = 50
+short_bars = 5
+long_bars = 21
+"""
 SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-^=/]*$")  # rotation.config.SYMBOL_PATTERN
 
 
@@ -348,8 +371,8 @@ def build(data: Path) -> tuple[str, dict[str, object]]:
     lines += ["", "[groups]"]
     for name, members in groups.items():
         lines.append(f"{name} = [{wrap(members)}]")
-    lines += ["", pairs_text()]
-    return "\n".join(lines) + "\n", {
+    lines += ["", pairs_text(), "", DEMO_WINDOWS]
+    return "\n".join(lines), {
         "symbols": len(symbols),
         "groups": {k: len(v) for k, v in groups.items()},
         "later": sorted(later),

@@ -1,6 +1,10 @@
 """Event-time OHLCV bars of the symbols of one tick partition, built with array operations.
 
-A bar covers the event-time interval [start, start + interval). Open is the price of
+A bar covers the event-time interval [start, end) that :class:`~streams.sessions.BarGrid`
+gives it: on the epoch grid (no calendar) ``[start, start + interval)``; on an exchange's
+sessions anchored at the open and cut at the close, or one bar per session for daily
+bars. A tick outside every session is *off-session*: returned to the caller (to be
+dead-lettered with reason ``off_session``), never put in a bar. Open is the price of
 the tick with the earliest event time in it, close that of the latest (ties: the
 tick that arrived first opens, the one that arrived last closes), so ticks that
 arrive out of order within the allowed lateness give the same bar as ordered ones.
@@ -8,9 +12,11 @@ Volume is the sum of the sizes in arrival order. A tick equal to one already in 
 bar (same event time, price and size) is a duplicate, a retried send or a replayed
 feed: it is returned, not counted. The partition's watermark is the end of the last
 interval that has fully passed: ``floor((max_ts - allowed_lateness) / interval) *
-interval``; every open bar that ends at or before it is closed and returned. A tick
-for an interval that is already closed is *late*: it is returned to the caller (to be
-dead-lettered with reason ``late``), never mixed into a bar that was already sent.
+interval`` on the epoch grid, :meth:`~streams.sessions.BarGrid.watermark` on sessions
+(in a gap between sessions, the last close); every open bar that ends at or before it is
+closed and returned. A tick for an interval that is already closed is *late*: it is
+returned to the caller (to be dead-lettered with reason ``late``), never mixed into a
+bar that was already sent.
 
 Each open interval holds one slot per symbol of the partition in flat arrays; a
 message's ticks are grouped by symbol with one stable sort and merged into the slots
@@ -30,6 +36,7 @@ import numpy.typing as npt
 
 from agents.analytics.tick_columns import TickColumns
 from streams.records import Bar, Tick
+from streams.sessions import BarGrid, Sessions
 from streams.units import MICROS
 
 Ints = npt.NDArray[np.int64]
@@ -125,8 +132,9 @@ class ClosedBars:
 class _Interval:
     """The open bars of one interval: one slot per symbol of the partition."""
 
-    def __init__(self, start: int, capacity: int) -> None:
+    def __init__(self, start: int, end: int, capacity: int) -> None:
         self.start = start
+        self.end = end
         self.open = np.zeros(capacity)
         self.open_ts = np.zeros(capacity, dtype=np.int64)
         self.close = np.zeros(capacity)
@@ -257,14 +265,16 @@ class _Interval:
 
 @dataclass
 class BarUpdate:
-    """What one batch of ticks did: bars it closed (per interval, as columns), late and
-    duplicate ticks, the watermark."""
+    """What one batch of ticks did: bars it closed (per interval, as columns), late,
+    duplicate and off-session ticks, the watermark."""
 
     intervals: list[ClosedBars]
     late: TickColumns
     duplicates: TickColumns
     watermark: int
     advanced: bool
+    off_session: TickColumns = _NO_TICKS
+    """Ticks outside every session of the calendar: in no bar."""
 
     @cached_property
     def closed(self) -> list[Bar]:
@@ -285,10 +295,22 @@ class PartitionBars:
     _rank: Ints = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     _open: dict[int, _Interval] = field(default_factory=dict)
     _max_ts: int = -1
+    sessions: Sessions = field(default_factory=Sessions.continuous)
+    """The trading sessions bars follow (continuous: the epoch grid)."""
+
+    def __post_init__(self) -> None:
+        self.grid: BarGrid = self.sessions.grid(self.interval_us)
+        self._continuous = self.sessions.is_continuous
 
     @classmethod
-    def every(cls, seconds: int, allowed_lateness_seconds: float = 0) -> PartitionBars:
-        return cls(seconds * MICROS, int(allowed_lateness_seconds * MICROS))
+    def every(
+        cls, seconds: int, allowed_lateness_seconds: float = 0, sessions: Sessions | None = None
+    ) -> PartitionBars:
+        return cls(
+            seconds * MICROS,
+            int(allowed_lateness_seconds * MICROS),
+            sessions=sessions or Sessions.continuous(),
+        )
 
     def slots_of(self, symbols: Sequence[str]) -> Ints:
         """The slot of each symbol (new symbols get one)."""
@@ -323,18 +345,25 @@ class PartitionBars:
         slot = self.slots_of(columns.symbols)[columns.symbol]
         if len(columns) <= SMALL:
             return self._apply_each(columns, slot, offset)
-        ts, interval = columns.ts, self.interval_us
-        starts = ts - ts % interval
+        ts = columns.ts
+        if self._continuous:
+            starts = ts - ts % self.interval_us
+            clock = ts
+        else:
+            starts, clock = self.grid.place(ts)
         first, last = int(starts.min()), int(starts.max())
         if first == last and first >= self.watermark:  # the common case: one open interval
             found = self._interval(first).add(slot, ts, columns.price, columns.size, offset)
-            used = ts if found is None else ts[~found]
+            used = clock if found is None else clock[~found]
             if len(used):
                 self._max_ts = max(self._max_ts, int(used.max()))
             return self._advance(columns, None, found)
+        off = None if self._continuous or first >= 0 else starts < 0
         late = starts < self.watermark
+        if off is not None:
+            late &= ~off
         duplicate: npt.NDArray[np.bool_] = np.zeros(len(columns), dtype=bool)
-        on_time = ~late
+        on_time = ~late if off is None else ~late & ~off
         # The rows of each interval, in arrival order: one stable sort, then slices.
         order = np.flatnonzero(on_time)
         order = order[np.argsort(starts[order], kind="stable")]
@@ -349,14 +378,15 @@ class PartitionBars:
                 duplicate[rows[found]] = True
         in_bars = on_time & ~duplicate
         if in_bars.any():
-            self._max_ts = max(self._max_ts, int(ts[in_bars].max()))
-        return self._advance(columns, late, duplicate)
+            self._max_ts = max(self._max_ts, int(clock[in_bars].max()))
+        return self._advance(columns, late, duplicate, off)
 
     def _apply_each(self, columns: TickColumns, slot: Ints, offset: int) -> BarUpdate:
         """:meth:`apply` tick by tick, for a message of a few ticks."""
-        interval = self.interval_us
+        interval, grid, continuous = self.interval_us, self.grid, self._continuous
         late: list[int] = []
         duplicate: list[int] = []
+        off: list[int] = []
         size = columns.size + 0.0  # -0.0 is 0.0
         for i, key in enumerate(
             zip(
@@ -367,20 +397,27 @@ class PartitionBars:
                 strict=True,
             )
         ):
-            ts = key[1]
-            start = ts - ts % interval
+            ts = clock = key[1]
+            if continuous:
+                start = ts - ts % interval
+            else:
+                start, clock = grid.place_one(ts)
+                if start < 0:
+                    off.append(i)
+                    continue
             if start < self.watermark:
                 late.append(i)
             elif not self._interval(start).add_one(key, offset):
                 duplicate.append(i)
-            elif ts > self._max_ts:
-                self._max_ts = ts
-        return self._advance(columns, late or None, duplicate or None)
+            elif clock > self._max_ts:
+                self._max_ts = clock
+        return self._advance(columns, late or None, duplicate or None, off or None)
 
     def _interval(self, start: int) -> _Interval:
         bars = self._open.get(start)
         if bars is None:
-            bars = self._open[start] = _Interval(start, len(self.symbols))
+            end = start + self.interval_us if self._continuous else self.grid.end(start)
+            bars = self._open[start] = _Interval(start, end, len(self.symbols))
         return bars
 
     def first_open_offset(self) -> int | None:
@@ -390,8 +427,8 @@ class PartitionBars:
     def flush(self) -> BarUpdate:
         """End of input: close every open bar and move the watermark past them."""
         if self._open:
-            end = max(self._open) + self.interval_us
-            self._max_ts = max(self._max_ts, end + self.allowed_lateness_us)
+            passed = self.grid.passed(max(self._open))
+            self._max_ts = max(self._max_ts, passed + self.allowed_lateness_us)
         return self._advance(_NO_TICKS, None, None)
 
     def _advance(
@@ -399,17 +436,23 @@ class PartitionBars:
         columns: TickColumns,
         late: Rows | None,
         duplicate: Rows | None,
+        off: Rows | None = None,
     ) -> BarUpdate:
-        """Move the watermark; ``late`` and ``duplicate`` pick ticks of ``columns`` (a
-        mask or positions; None: none)."""
-        interval = self.interval_us
+        """Move the watermark; ``late``, ``duplicate`` and ``off`` (off-session) pick
+        ticks of ``columns`` (a mask or positions; None: none)."""
         horizon = self._max_ts - self.allowed_lateness_us
-        new_watermark = max(self.watermark, horizon - horizon % interval) if horizon >= 0 else 0
+        if self._continuous:
+            interval = self.interval_us
+            new_watermark = horizon - horizon % interval if horizon >= 0 else 0
+        else:
+            new_watermark = self.grid.watermark(horizon)
+        new_watermark = max(self.watermark, new_watermark)
         advanced = new_watermark > self.watermark
         self.watermark = new_watermark
         closed = []
         if advanced:
-            for start in sorted(s for s in self._open if s + interval <= new_watermark):
+            ready = [s for s, bars in self._open.items() if bars.end <= new_watermark]
+            for start in sorted(ready):
                 closed.append(self._close(self._open.pop(start)))
         return BarUpdate(
             closed,
@@ -417,6 +460,7 @@ class PartitionBars:
             _NO_TICKS if duplicate is None else columns.take(np.asarray(duplicate)),
             new_watermark,
             advanced,
+            _NO_TICKS if off is None else columns.take(np.asarray(off)),
         )
 
     def _close(self, bars: _Interval) -> ClosedBars:
@@ -425,7 +469,7 @@ class PartitionBars:
         names = self.symbols
         return ClosedBars(
             start=bars.start,
-            end=bars.start + self.interval_us,
+            end=bars.end,
             symbols=[names[i] for i in slot.tolist()],
             open=bars.open[slot],
             high=bars.high[slot],

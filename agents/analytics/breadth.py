@@ -41,11 +41,13 @@ Conventions (each changes results, so each is stated):
 - When A + D = 0, RANA has no value: the ratio-adjusted EMAs are fed 0 (no net
   breadth), and the Zweig EMA holds its value (the interval still counts in its
   window).
-- The indices are 1.0 at the group's first interval in which every member has a
-  close (None before). ``equal_weight_index`` = mean_i(C_i / B_i);
-  ``cap_weight_index`` = sum_i w_i C_i / B_i with w_i = cap_i / sum(cap), i.e. a
-  portfolio bought at the base in cap proportions and held, so its weights drift
-  with prices as cap weights do. Without caps it is the equal-weight index.
+- The indices are 1.0 at the group's first interval in which a member has a close
+  (None before) and are chained (:class:`GroupIndices`): a member joins at its first
+  close without moving the level. With every member in from the start,
+  ``equal_weight_index`` = mean_i(C_i / B_i) and ``cap_weight_index`` =
+  sum_i w_i C_i / B_i with w_i = cap_i / sum(cap), i.e. a portfolio bought at the base
+  in cap proportions and held, so its weights drift with prices as cap weights do.
+  Without caps it is the equal-weight index. ``index_members`` counts the members in.
 """
 
 from __future__ import annotations
@@ -167,26 +169,80 @@ def cap_weights(members: tuple[str, ...], caps: Mapping[str, float]) -> dict[str
 
 
 class GroupIndices:
-    """Equal- and cap-weight indices of a group: 1.0 at the first interval all members close."""
+    """Equal- and cap-weight indices of a group, chained as an index provider's are.
+
+    Each interval the index moves by the growth of the value of the units it holds:
+    I_t = I_{t-1} * sum_i u_i C_i,t / B_i / sum_i u_i C_i,t-1 / B_i over the members
+    in it at t-1 (B_i: the close member i joined at). A member joins at its first
+    close with the value an index provider gives a newcomer: the average member's
+    value (equal weight) or its cap times the value per unit of cap of those in (cap
+    weight), so the level does not jump (S&P Dow Jones Indices, "Index Mathematics
+    Methodology": the divisor adjustment). The first members start the index at 1.0
+    with 1 unit each (equal weight) or their cap shares (cap weight). With every
+    member in from the start this is mean_i(C_i / B_i) and sum_i w_i C_i / B_i, a
+    buy-and-hold from the base; a late-listed member no longer holds the index back.
+    """
 
     def __init__(self, members: tuple[str, ...], caps: Mapping[str, float] | None = None):
         self.members = members
         self.weights: dict[str, float] | None = None
+        self.caps: dict[str, float] | None = None
         if caps is not None:
             self.weights = cap_weights(members, caps)
-        self.base: dict[str, float] | None = None
+            self.caps = {m: float(caps[m]) for m in members}
+        self.base: dict[str, float] = {}
+        """Members in the indices: the close each joined at."""
+        self.units: dict[str, tuple[float, float]] = {}
+        """Each member's units in the (equal, cap weight) index."""
+        self.level: tuple[float, float] | None = None
+        self.value: tuple[float, float] = (0.0, 0.0)
+        """The value of the units at the last interval."""
+
+    def _values(self, closes: Mapping[str, float]) -> tuple[float, float]:
+        relatives = [(m, closes[m] / self.base[m]) for m in self.members if m in self.base]
+        return (
+            math.fsum(self.units[m][0] * r for m, r in relatives),
+            math.fsum(self.units[m][1] * r for m, r in relatives),
+        )
 
     def update(self, closes: Mapping[str, float]) -> tuple[float | None, float | None]:
-        """(equal weight, cap weight) from the members' latest closes."""
-        if self.base is None:
-            if any(m not in closes for m in self.members):
-                return None, None
-            self.base = {m: closes[m] for m in self.members}
-        relatives = {m: closes[m] / self.base[m] for m in self.members}
-        equal = math.fsum(relatives.values()) / len(self.members)
-        if self.weights is None:
-            return equal, equal
-        return equal, math.fsum(self.weights[m] * relatives[m] for m in self.members)
+        """(equal weight, cap weight) from the members' latest closes (None before any)."""
+        now = self._values(closes)
+        if self.level is not None:
+            self.level = (
+                self.level[0] * now[0] / self.value[0],
+                self.level[1] * now[1] / self.value[1],
+            )
+        joining = [m for m in self.members if m not in self.base and m in closes]
+        if joining:
+            self._join(joining, now, closes)
+            now = self._values(closes)
+        self.value = now
+        if self.level is None:
+            return None, None
+        return self.level[0], (self.level[1] if self.caps is not None else self.level[0])
+
+    def _join(
+        self, joining: list[str], values: tuple[float, float], closes: Mapping[str, float]
+    ) -> None:
+        if self.level is None:
+            shares = None if self.caps is None else cap_weights(tuple(joining), self.caps)
+            for m in joining:
+                self.units[m] = (1.0, 1.0 if shares is None else shares[m])
+            self.level = (1.0, 1.0)
+        else:
+            average = values[0] / len(self.base)
+            per_cap = (
+                values[1] / math.fsum(self.caps[m] for m in self.base)
+                if self.caps is not None
+                else 0.0
+            )
+            for m in joining:
+                self.units[m] = (
+                    average,
+                    average if self.caps is None else self.caps[m] * per_cap,
+                )
+        self.base.update((m, closes[m]) for m in joining)
 
 
 class GroupBreadth:
@@ -264,6 +320,7 @@ class GroupBreadth:
             zweig_thrust=zweig_thrust,
             equal_weight_index=equal_weight,
             cap_weight_index=cap_weight,
+            index_members=len(self.indices.base),
         )
 
     def to_state(self) -> dict[str, Any]:
@@ -275,7 +332,9 @@ class GroupBreadth:
             "ratio_adjusted": self.ratio_adjusted.to_state(),
             "zweig": self.zweig.to_state(),
             "closes": dict(self.closes),
-            "base": None if self.indices.base is None else dict(self.indices.base),
+            "base": dict(self.indices.base) or None,
+            "units": {m: list(u) for m, u in self.indices.units.items()} or None,
+            "level": None if self.indices.level is None else list(self.indices.level),
         }
 
     @classmethod
@@ -288,17 +347,49 @@ class GroupBreadth:
     ) -> GroupBreadth:
         """A group restored from :meth:`to_state`; pass the members, params and caps it ran with."""
         group = cls(members, params, caps)
-        base = state["base"]
-        if base is not None and set(base) != set(group.members):
-            raise ValueError(
-                f"saved index base covers {sorted(base)}, not the members {sorted(members)}; "
-                "a group whose members changed must start from a fresh GroupBreadth"
-            )
         group.ad_line = int(state["ad_line"])
         group.summation_index = float(state["summation_index"])
         group.mcclellan.restore(state["mcclellan"])
         group.ratio_adjusted.restore(state["ratio_adjusted"])
         group.zweig.restore(state["zweig"])
         group.closes = {str(k): float(v) for k, v in state["closes"].items()}
-        group.indices.base = None if base is None else {str(k): float(v) for k, v in base.items()}
+        _restore_indices(group.indices, state)
         return group
+
+
+def _restore_indices(indices: GroupIndices, state: Mapping[str, Any]) -> None:
+    """Members, units and levels of :class:`GroupIndices` from ``GroupBreadth.to_state``.
+
+    A state without ``units`` (written before the indices were chained) holds every
+    member from its base: 1 unit each and the cap weights, at the level the closes
+    give, as it then meant.
+    """
+    base = state.get("base")
+    if not base:
+        return
+    outside = set(base) - set(indices.members)
+    if outside:
+        raise ValueError(
+            f"saved index holds non-members {sorted(outside)}; "
+            "a group whose members changed must start from a fresh GroupBreadth"
+        )
+    closes = {str(m): float(c) for m, c in state["closes"].items()}
+    indices.base = {str(m): float(c) for m, c in base.items()}
+    units = state.get("units")
+    if units is None:
+        if set(base) != set(indices.members):
+            raise ValueError(
+                f"saved index base covers {sorted(base)}, not the members "
+                f"{sorted(indices.members)}; a group whose members changed must start "
+                "from a fresh GroupBreadth"
+            )
+        weights = indices.weights
+        indices.units = {m: (1.0, 1.0 if weights is None else weights[m]) for m in indices.members}
+        value = indices._values(closes)
+        count = len(indices.members)
+        indices.level = (value[0] / count, value[1] if weights is not None else value[0] / count)
+    else:
+        indices.units = {str(m): (float(u[0]), float(u[1])) for m, u in units.items()}
+        level = state["level"]
+        indices.level = (float(level[0]), float(level[1]))
+    indices.value = indices._values(closes)

@@ -257,8 +257,23 @@ class BreadthTable:
         self.zweig_filled: Ints = np.zeros(count, dtype=np.int64)
         self.last_close: Floats = np.full(len(self.symbols), np.nan)
         self.has_close: Flags = np.zeros(len(self.symbols), dtype=np.bool_)
-        self.base: Floats = np.full(len(self.flat), np.nan)  # per membership
-        self.based: Flags = np.zeros(count, dtype=np.bool_)
+        # The chained indices (see ``agents.analytics.breadth``): per membership the
+        # close it joined at (NaN: not in the index yet) and its units in each index;
+        # per group and index (equal, cap weight) the level (NaN: not started) and the
+        # value of its units at the last interval.
+        self.base: Floats = np.full(len(self.flat), np.nan)
+        self.units: Floats = np.zeros((2, len(self.flat)))
+        self.level: Floats = np.full((2, count), np.nan)
+        self.value: Floats = np.full((2, count), np.nan)
+        self.index_members: Ints = np.zeros(count, dtype=np.int64)
+        self.caps: Floats = (
+            np.ones(len(self.flat))
+            if caps is None
+            else np.array(
+                [float(caps[m]) for members in self.members.values() for m in members],
+                dtype=np.float64,
+            )
+        )
         self._code: Positions = np.zeros(len(self.symbols), dtype=np.intp)
         self._seen: Flags = np.zeros(len(self.symbols), dtype=np.bool_)
         self._volume: Floats = np.zeros((2, len(self.symbols)))
@@ -382,6 +397,7 @@ class BreadthTable:
                 new_highs,
                 new_lows,
                 new_highs - new_lows,
+                self.index_members,
             ]
         )
         floats = np.stack(
@@ -428,7 +444,7 @@ class BreadthTable:
             thrust.tolist(),
             strict=True,
         ):
-            size, rep, adv, dec, unch, na, adl, nh, nl, nh_nl = ints
+            size, rep, adv, dec, unch, na, adl, nh, nl, nh_nl, in_index = ints
             ratio, rana_, pct, uv, dv, uv_pct, trin_, osc, ra_osc, si, zweig, eq, cw = values
             stats.append(
                 GroupStats(
@@ -456,30 +472,78 @@ class BreadthTable:
                     zweig_thrust=zt,
                     equal_weight_index=eq,
                     cap_weight_index=cw,
+                    index_members=in_index,
                 )
             )
         return stats
 
+    def weights_of(self, g: int) -> Floats | None:
+        """Group ``g``'s configured cap weights, by member (None without caps)."""
+        if self.weights is None:
+            return None
+        return self.weights[int(self.offsets[g]) : int(self.offsets[g] + self.sizes[g])]
+
     def _indices(self, c: IntervalColumns) -> tuple[Floats, Floats]:
-        """Carry the closes forward, fix new bases; (equal, cap weight) per group, NaN: none."""
+        """Carry the closes forward, add members that have their first close to the
+        indices; (equal, cap weight) per group, NaN where an index has not started."""
         self.last_close[c.index] = c.close
         self.has_close[c.index] = True
-        if not self.based.all():
-            closed = np.add.reduceat(self.has_close[self.flat].astype(np.int64), self.offsets)
-            new = ~self.based & (closed == self.sizes)
-            if new.any():
-                at = new[self.group_of]
-                self.base[at] = self.last_close[self.flat[at]]
-                self.based |= new
-        if not self.based.any():
-            none = np.full(len(self.names), np.nan)
-            return none, none
-        # Groups without a base have NaN bases, hence NaN (quiet) relatives and sums.
-        relatives = self.last_close[self.flat] / self.base
-        equal = np.add.reduceat(relatives, self.offsets) / self.sizes
-        if self.weights is None:
-            return equal, equal
-        return equal, np.add.reduceat(self.weights * relatives, self.offsets)
+        close = self.last_close[self.flat]
+        held = ~np.isnan(self.base)
+        relatives = np.where(held, close / self.base, 0.0)  # 0: not in the index yet
+        now = np.add.reduceat(self.units * relatives, self.offsets, axis=1)
+        # An unchanged close leaves the level exactly as it was: value / value == 1.
+        started = np.flatnonzero(~np.isnan(self.level[0]))
+        self.level[:, started] *= now[:, started] / self.value[:, started]
+        joining = ~held & self.has_close[self.flat]
+        if joining.any():
+            self._join(joining)
+            held = ~np.isnan(self.base)
+            relatives = np.where(held, close / self.base, 0.0)
+            now = np.add.reduceat(self.units * relatives, self.offsets, axis=1)
+        self.value = now
+        self.index_members = np.bincount(self.group_of[held], minlength=len(self.names))
+        equal = self.level[0]
+        return equal, (self.level[1] if self.weights is not None else equal)
+
+    def _join(self, joining: Flags) -> None:
+        """Give the ``joining`` memberships their units, exactly as
+        :class:`~agents.analytics.breadth.GroupIndices` does (the same ``math.fsum``
+        sums, so saved units agree to the bit); a new index starts at 1.0. Joins are
+        rare (a group's first closes, then late listings): a loop over their groups."""
+        close = self.last_close
+        for g in np.unique(self.group_of[joining]).tolist():
+            lo, hi = int(self.offsets[g]), int(self.offsets[g] + self.sizes[g])
+            seg = np.arange(lo, hi)
+            new = seg[joining[lo:hi]]
+            held = seg[~np.isnan(self.base[lo:hi])]
+            if not held.size:
+                cap_units = np.ones(new.size)
+                if self.weights is not None:
+                    members = self.members[self.names[g]]
+                    names = tuple(members[i - lo] for i in new.tolist())
+                    caps = dict(zip(names, self.caps[new].tolist(), strict=True))
+                    shares = cap_weights(names, caps)
+                    cap_units = np.array([shares[n] for n in names])
+                self.units[0, new] = 1.0
+                self.units[1, new] = cap_units
+                self.level[:, g] = 1.0
+            else:
+                relatives = (close[self.flat[held]] / self.base[held]).tolist()
+                values = [
+                    math.fsum(
+                        u * r for u, r in zip(self.units[k, held].tolist(), relatives, strict=True)
+                    )
+                    for k in range(2)
+                ]
+                average = values[0] / held.size
+                cap_units = np.full(new.size, average)
+                if self.weights is not None:
+                    per_cap = values[1] / math.fsum(self.caps[held].tolist())
+                    cap_units = np.array([c * per_cap for c in self.caps[new].tolist()])
+                self.units[0, new] = average
+                self.units[1, new] = cap_units
+            self.base[new] = close[self.flat[new]]
 
     def to_state(self) -> dict[str, Any]:
         """``{"groups": {name: GroupBreadth.to_state() of that group}}``, plain JSON data."""
@@ -504,11 +568,7 @@ class BreadthTable:
                     for m, at in zip(members, self.flat[seg].tolist(), strict=True)
                     if self.has_close[at]
                 },
-                "base": (
-                    dict(zip(members, self.base[seg].tolist(), strict=True))
-                    if self.based[g]
-                    else None
-                ),
+                **_index_state(members, self.base[seg], self.units[:, seg], self.level[:, g]),
             }
         return {"groups": groups}
 
@@ -534,12 +594,9 @@ class BreadthTable:
         closes: dict[str, float] = {}
         for g, (name, members) in enumerate(table.members.items()):
             group = saved[name]
-            base = group["base"]
-            if base is not None and set(base) != set(members):
-                raise ValueError(
-                    f"saved index base of {name!r} covers {sorted(base)}, not the members "
-                    f"{sorted(members)}; a group whose members changed must start afresh"
-                )
+            seg = slice(int(table.offsets[g]), int(table.offsets[g] + table.sizes[g]))
+            restored = _restore_index(name, members, group, table.weights_of(g))
+            table.base[seg], table.units[:, seg], table.level[:, g] = restored
             table.ad_line[g] = int(group["ad_line"])
             table.summation_index[g] = float(group["summation_index"])
             table.mcclellan[g] = [float(x) for x in group["mcclellan"]]
@@ -561,12 +618,72 @@ class BreadthTable:
                         f"saved closes of {symbol!r} differ between groups; "
                         "the groups did not run on the same intervals"
                     )
-            if base is not None:
-                seg = slice(int(table.offsets[g]), int(table.offsets[g] + table.sizes[g]))
-                table.base[seg] = [float(base[m]) for m in members]
-                table.based[g] = True
         for symbol, close in closes.items():
             at = table.positions[symbol]
             table.last_close[at] = close
             table.has_close[at] = True
+        held = ~np.isnan(table.base)
+        relatives = np.where(held, table.last_close[table.flat] / table.base, 0.0)
+        table.value = np.add.reduceat(table.units * relatives, table.offsets, axis=1)
+        table.value[np.isnan(table.level)] = np.nan
         return table
+
+
+def _index_state(
+    members: Sequence[str], base: Floats, units: Floats, level: Floats
+) -> dict[str, Any]:
+    """A group's chained indices as plain data: the members in them with the close
+    they joined at and their units, and the levels (equal, cap weight)."""
+    held = np.flatnonzero(~np.isnan(base)).tolist()
+    if not held:
+        return {"base": None, "units": None, "level": None}
+    return {
+        "base": {members[i]: float(base[i]) for i in held},
+        "units": {members[i]: [float(units[0, i]), float(units[1, i])] for i in held},
+        "level": [float(level[0]), float(level[1])],
+    }
+
+
+def _restore_index(
+    name: str, members: Sequence[str], group: Mapping[str, Any], weights: Floats | None
+) -> tuple[Floats, Floats, Floats]:
+    """(base, units, level) of a group from :func:`_index_state`'s data.
+
+    A state without ``units`` (written before the indices were chained) holds every
+    member from its base: 1 unit each and the cap weights, at the level the closes
+    give, as it then meant.
+    """
+    n = len(members)
+    base, units, level = np.full(n, np.nan), np.zeros((2, n)), np.full(2, np.nan)
+    saved = group.get("base")
+    if not saved:
+        return base, units, level
+    outside = set(saved) - set(members)
+    if outside:
+        raise ValueError(
+            f"saved index of {name!r} holds non-members {sorted(outside)}; "
+            "a group whose members changed must start afresh"
+        )
+    position = {m: i for i, m in enumerate(members)}
+    saved_units = group.get("units")
+    if saved_units is None:
+        if set(saved) != set(members):
+            raise ValueError(
+                f"saved index base of {name!r} covers {sorted(saved)}, not the members "
+                f"{sorted(members)}; a group whose members changed must start afresh"
+            )
+        cap = np.ones(n) if weights is None else weights
+        saved_units = {m: [1.0, float(cap[position[m]])] for m in members}
+        closes = group["closes"]
+        relatives = [float(closes[m]) / float(saved[m]) for m in members]
+        equal = math.fsum(relatives) / n
+        cap_level = math.fsum(float(c) * r for c, r in zip(cap, relatives, strict=True))
+        saved_level = [equal, cap_level if weights is not None else equal]
+    else:
+        saved_level = [float(x) for x in group["level"]]
+    for member, close in saved.items():
+        i = position[member]
+        base[i] = float(close)
+        units[:, i] = [float(u) for u in saved_units[member]]
+    level[:] = saved_level
+    return base, units, level

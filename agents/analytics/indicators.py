@@ -82,6 +82,19 @@ class Sma:
         return self
 
 
+SEED_WEIGHT = 0.05
+"""An EMA seeded with its first input is provisional while that seed weighs this
+much or more in it."""
+
+
+def settled_after(alpha: float, weight: float = SEED_WEIGHT) -> int:
+    """Inputs after which an EMA's seed weighs less than ``weight``: the least n with
+    (1 - alpha)^n < weight (59 for alpha 0.05, the McClellan slow EMA)."""
+    if not 0 < alpha < 1:
+        return 1
+    return math.floor(math.log(weight) / math.log1p(-alpha)) + 1
+
+
 class Ema:
     """Exponential moving average: EMA_t = EMA_{t-1} + alpha (x_t - EMA_{t-1})."""
 

@@ -31,6 +31,7 @@ class Pipeline:
     signals: list[Signal] = field(default_factory=list)
     late: list[Tick] = field(default_factory=list)
     duplicates: list[Tick] = field(default_factory=list)
+    off_session: list[Tick] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         u = self.universe
@@ -42,7 +43,9 @@ class Pipeline:
 
     def _stage(self, partition: int) -> TickPartition:
         u = self.universe
-        return TickPartition(partition, u.bar_seconds, u.allowed_lateness_seconds, u.symbol)
+        return TickPartition(
+            partition, u.bar_seconds, u.allowed_lateness_seconds, u.symbol, u.calendar
+        )
 
     def apply(self, partition: int, ticks: TickColumns | Sequence[Tick]) -> None:
         """One message's worth of ticks of one partition."""
@@ -54,6 +57,8 @@ class Pipeline:
             self.late.extend(update.late.ticks())
         if len(update.duplicates):
             self.duplicates.extend(update.duplicates.ticks())
+        if len(update.off_session):
+            self.off_session.extend(update.off_session.ticks())
         for frame in frames:
             self._merge(frame)
 

@@ -13,6 +13,12 @@ For each complete interval, in order:
    confirmation of each side, which is: a breadth thrust of that side's group within
    ``thrust_recent_bars``, or its % above SMA and its A/D line both higher than
    ``confirm_bars`` intervals ago. Each signal's window is its rule's ``window_bars``.
+   The groups' rules run after the pairs', so that ``group_crossovers`` sees the
+   members' RS crossovers against the benchmark of the same interval.
+
+Every signal carries its level (:func:`agents.analytics.rules.levels.level_of`);
+detail signals are dropped unless ``[signals] detail`` is on, and any signal scoring
+below ``[signals] min_score`` (:mod:`agents.analytics.rules.scores`) is dropped.
 
 Signal ids are derived from (kind, subject, direction, window end): a replay or a
 retry yields the same id.
@@ -29,12 +35,17 @@ from typing import Any
 
 import numpy as np
 
+from agents.analytics.breadth import BreadthParams
 from agents.analytics.breadth_table import BreadthTable, IntervalColumns
+from agents.analytics.indicators import settled_after
 from agents.analytics.interval_bars import IntervalBars
 from agents.analytics.relative_strength import RelativeStrength, RSPoint
 from agents.analytics.rrg import RelativeRotation, RRGPoint
 from agents.analytics.rules import RULES
 from agents.analytics.rules.base import Fired, GroupInputs, PairInputs, SignalRule, Subject
+from agents.analytics.rules.levels import level_of
+from agents.analytics.rules.rotation_regime import RotationRegime
+from agents.analytics.session_change import SessionChange
 from agents.analytics.universe import PairSpec, Universe
 from streams.records import (
     Bar,
@@ -75,14 +86,31 @@ class GroupTracker:
         self.history: deque[tuple[float | None, int]] = deque(maxlen=params.confirm_bars + 1)
         self.last_thrust: int | None = None
         self.metrics: GroupStats | None = None
+        self.intervals = 0
 
-    def update(self, interval: int, metrics: GroupStats) -> list[Verdict]:
-        """Take the group's breadth at one interval; the verdicts of its rules."""
+    def update(self, interval: int, metrics: GroupStats) -> None:
+        """Take the group's breadth at one interval."""
         self.metrics = metrics
+        self.intervals += 1
         self.history.append((metrics.pct_above_sma, metrics.ad_line))
         if metrics.zweig_thrust:
             self.last_thrust = interval
-        return _verdicts(self.rules, GroupInputs(metrics))
+
+    def provisional(self, params: BreadthParams) -> list[str]:
+        """The group's figures still leaning on their EMAs' seeds: until the seed's
+        weight, (1 - alpha)^n, is under :data:`SEED_WEIGHT` (59 bars for the McClellan
+        slow EMA, alpha 0.05; 15 for the Zweig EMA, alpha 2/11)."""
+        out = []
+        if self.intervals < settled_after(2.0 / (params.mcclellan_slow + 1)):
+            out += ["mcclellan_oscillator", "mcclellan_ratio_adjusted", "summation_index"]
+        if self.intervals < settled_after(2.0 / (params.zweig_span + 1)):
+            out.append("zweig_ema")
+        return out
+
+    def verdicts(self, crossovers: tuple[tuple[str, str], ...] = ()) -> list[Verdict]:
+        """The verdicts of the group's rules on the interval taken last."""
+        assert self.metrics is not None
+        return _verdicts(self.rules, GroupInputs(self.metrics, crossovers))
 
     def confirms(self, interval: int, recent_bars: int) -> bool:
         """Breadth backs this group: a recent thrust, or % above SMA and A/D line rising."""
@@ -114,11 +142,31 @@ class PairTracker:
         self.rules: list[SignalRule[PairInputs]] = configured_rules(
             Subject(spec.name, spec), universe
         )
+        self.regime = next((r for r in self.rules if isinstance(r, RotationRegime)), None)
+        self.crossover: str | None = None
+
+    def provisional(self, point: RSPoint, rrg: RRGPoint | None) -> list[str]:
+        """The pair's figures whose window is not full yet."""
+        out = [
+            name
+            for name, value in (
+                ("rs_sma", point.sma),
+                ("rs_change_pct", point.change_pct),
+                ("zscore", point.zscore),
+            )
+            if value is None
+        ]
+        if rrg is None or rrg.provisional:
+            out.append("rrg")
+        if self.regime is not None and not self.regime.initialized:
+            out.append("regime")
+        return out
 
     def update(
         self, numerator: float, denominator: float, breadth: tuple[bool, bool]
     ) -> tuple[RSPoint, RRGPoint | None, list[Verdict]]:
         point, cross = self.rs.update(numerator, denominator)
+        self.crossover = None if cross is None else cross.direction
         rrg = self.rrg.update(numerator, denominator)
         return point, rrg, _verdicts(self.rules, PairInputs(point, cross, rrg, breadth))
 
@@ -156,12 +204,14 @@ class RotationEngine:
             else None
         )
         self.pairs = [PairTracker(spec, universe) for spec in universe.all_pairs()]
+        self.pair_specs = {pair.subject: pair.spec for pair in self.pairs}
         # The symbols a pair has as a leg: their last closes, carried forward.
         self._legs = sorted(
             {leg for p in self.pairs for leg in (p.spec.numerator, p.spec.denominator)}
             - set(self.groups)
         )
         self.interval_ends: deque[int] = deque(maxlen=512)
+        self.session = SessionChange(universe.bar_seconds)
         self.bars = 0
         self.interval_ticks = 0
 
@@ -183,7 +233,7 @@ class RotationEngine:
         verdicts: list[Verdict] = []
         breadth = [] if self.breadth is None else self.breadth.on_interval(self._columns(bars))
         for group, metrics in zip(self.groups.values(), breadth, strict=True):
-            verdicts += group.update(self.bars, metrics)
+            group.update(self.bars, metrics)
             snapshots.append(self._group_snapshot(group, end))
         levels = {
             name: group.metrics.equal_weight_index
@@ -191,6 +241,7 @@ class RotationEngine:
             if group.metrics is not None and group.metrics.equal_weight_index is not None
         }
         values = {**self.closes, **levels}
+        self.session.update(end, values)
         recent = self.universe.signals.thrust_recent_bars
         for pair in self.pairs:
             num, den = values.get(pair.spec.numerator), values.get(pair.spec.denominator)
@@ -205,9 +256,34 @@ class RotationEngine:
             point, rrg, pair_verdicts = pair.update(num, den, confirm)
             snapshots.append(self._pair_snapshot(pair, end, point, rrg))
             verdicts += pair_verdicts
+        crossed = self._benchmark_crossovers()
+        for group in self.groups.values():
+            verdicts += group.verdicts(crossed)
+        verdicts = [v for v in verdicts if self._sent(v)]
         # sorted() is stable: within an emit order, subjects and rules keep their order.
         ordered = sorted(verdicts, key=lambda verdict: verdict[0].emit_order)
         return snapshots, [self._signal(rule, fired, end) for rule, fired in ordered]
+
+    def _benchmark_crossovers(self) -> tuple[tuple[str, str], ...]:
+        """Each symbol's RS crossover against the benchmark at this interval."""
+        benchmark = self.universe.relative_strength.benchmark
+        return tuple(
+            sorted(
+                (pair.spec.numerator, pair.crossover)
+                for pair in self.pairs
+                if pair.crossover is not None
+                and pair.spec.denominator == benchmark
+                and pair.spec.numerator not in self.groups
+            )
+        )
+
+    def _sent(self, verdict: Verdict) -> bool:
+        """Whether a verdict goes out: its level switched on and its score high enough."""
+        rule, fired = verdict
+        signals = self.universe.signals
+        if fired.score < signals.min_score:
+            return False
+        return signals.detail or level_of(fired.kind, _pair_of(rule, self)) != "detail"
 
     def _columns(self, bars: IntervalBars) -> IntervalColumns:
         """The interval's bars with indicators, as the breadth table takes them (symbols
@@ -244,6 +320,7 @@ class RotationEngine:
             bars=self.bars,
             interval_ticks=self.interval_ticks,
             group=group.metrics,
+            provisional=group.provisional(self.universe.breadth),
         )
 
     def _pair_snapshot(
@@ -280,8 +357,24 @@ class RotationEngine:
                 above_sma=None if point.state is None else point.state == "above",
                 rrg=rrg_stats,
                 regime=pair.regime_label(),
+                **self._regime_figures(pair, point),
+                last=self.session.last.get(spec.numerator),
+                change_pct=self.session.change_pct(spec.numerator),
             ),
+            provisional=pair.provisional(point, rrg),
         )
+
+    def _regime_figures(self, pair: PairTracker, point: RSPoint) -> dict[str, Any]:
+        """``regime_since`` (end of the bar where the held side began) and the RS change
+        since that bar, in %; None without a held regime."""
+        rule = pair.regime
+        held, since_rs = (None, None) if rule is None else (rule.held_bars, rule.since_rs)
+        if held is None or since_rs is None or held >= len(self.interval_ends):
+            return {"regime_since": None, "regime_rs_change_pct": None}
+        return {
+            "regime_since": self.interval_ends[-1 - held],
+            "regime_rs_change_pct": 100.0 * (point.rs / since_rs - 1.0),
+        }
 
     def _window_start(self, bars: int) -> int:
         ends = self.interval_ends
@@ -300,4 +393,12 @@ class RotationEngine:
             ts=end,
             summary=fired.summary,
             evidence=dict(fired.evidence),
+            level=level_of(fired.kind, _pair_of(rule, self)),
         )
+
+
+def _pair_of(rule: SignalRule[Any], engine: RotationEngine) -> PairSpec | None:
+    """The pair a rule watches (None for a group's rule)."""
+    if rule.scope != "pair":
+        return None
+    return engine.pair_specs.get(rule.subject)

@@ -25,7 +25,8 @@ that fails names the reason):
 6. Event time too old: ``past``, when ``max_age_seconds`` > 0 and
    ``ts < reference - max_age_seconds`` (off by default: a replay of history is old
    on purpose). Ticks of intervals already closed are found by the bar stage
-   (``late``), as are exact repeats (``duplicate``): :mod:`agents.analytics.bars`.
+   (``late``), as are exact repeats (``duplicate``) and ticks outside every trading
+   session of the calendar (``off_session``): :mod:`agents.analytics.bars`.
 """
 
 from __future__ import annotations

@@ -17,12 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from agents.analytics.bars import MICROS, BarUpdate, ClosedBars, PartitionBars
+from agents.analytics.bars import BarUpdate, ClosedBars, PartitionBars
 from agents.analytics.local_bars import LocalBars, StatsArrays
 from agents.analytics.symbol_table import IndicatorColumns, SymbolTable, optional_list
 from agents.analytics.symbols import SymbolParams
 from agents.analytics.tick_columns import TickColumns
 from streams.records import BarFrame, StatsColumns, Tick
+from streams.sessions import Sessions
 
 MAX_BARS_PER_FRAME = 2000
 """About 250 bytes a bar: a frame stays far below Kafka's 1 MB message limit."""
@@ -59,9 +60,10 @@ class TickPartition:
         bar_seconds: int,
         allowed_lateness_seconds: float = 0,
         symbol_params: SymbolParams | None = None,
+        sessions: Sessions | None = None,
     ):
         self.partition = partition
-        self.bars = PartitionBars(bar_seconds * MICROS, int(allowed_lateness_seconds * MICROS))
+        self.bars = PartitionBars.every(bar_seconds, allowed_lateness_seconds, sessions)
         self.symbol_params = symbol_params or SymbolParams()
         self.table = SymbolTable(self.symbol_params)
         """The indicators of the partition's symbols, by slot (``self.bars.symbols``)."""

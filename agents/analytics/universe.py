@@ -15,6 +15,7 @@ from agents.analytics.rules.rotation_regime import RegimeParams
 from agents.analytics.symbols import SymbolParams
 from agents.analytics.tick_checks import TickRules
 from streams.feeds.simulator import SimulatorParams, SymbolSpec
+from streams.sessions import Sessions
 from streams.topics import DEFAULT_TOPICS, Topics
 
 
@@ -29,6 +30,14 @@ class SignalParams:
     published). ``confirm_bars`` and ``thrust_recent_bars`` set the breadth
     confirmation fed to the rotation regime rule (ANALYTICS.md: "% above the 50-bar
     MA rising over 21 bars, or a breadth thrust within 20 bars").
+
+    The hierarchy and the noise floor (docs/signals.md): ``detail`` sends the
+    single-symbol (detail level) signals; off, ``group_crossovers`` sums their RS
+    crossovers up per group: ``breadth_crossover_share`` of a group crossing the
+    same way within ``breadth_crossover_bars`` bars, then silent for
+    ``breadth_crossover_cooldown_bars``. ``min_score`` drops every signal scoring
+    below it (0-100, 50 = the rule's threshold just met); ``quadrant_score_distance``
+    is the RRG distance from the centre that scores 50.
     """
 
     breakout_z: float = 3.0
@@ -41,11 +50,28 @@ class SignalParams:
     divergence_cooldown_bars: int = 20
     confirm_bars: int = 21
     thrust_recent_bars: int = 20
+    detail: bool = False
+    breadth_crossover_share: float = 0.6
+    breadth_crossover_bars: int = 3
+    breadth_crossover_cooldown_bars: int = 10
+    quadrant_score_distance: float = 2.0
+    min_score: float = 50.0
 
     def __post_init__(self) -> None:
         if not 0 < self.breakout_rearm < self.breakout_z:
             raise ValueError("need 0 < breakout_rearm < breakout_z")
-        for name in ("quadrant_dwell_bars", "divergence_lookback_bars", "confirm_bars"):
+        if not 0 < self.breadth_crossover_share <= 1:
+            raise ValueError("need 0 < breadth_crossover_share <= 1")
+        if not 0 <= self.min_score <= 100:
+            raise ValueError(f"min_score must be in [0, 100], got {self.min_score}")
+        if self.quadrant_score_distance <= 0:
+            raise ValueError("quadrant_score_distance must be > 0")
+        for name in (
+            "quadrant_dwell_bars",
+            "divergence_lookback_bars",
+            "confirm_bars",
+            "breadth_crossover_bars",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
 
@@ -99,6 +125,9 @@ class Universe:
     gateway: dict[str, Any] = field(default_factory=dict)
     """``[gateway]`` settings given in the file: field name of
     ``gateway.settings.GatewaySettings`` -> value (checked against its fields)."""
+    calendar: Sessions = field(default_factory=Sessions.continuous)
+    """The trading sessions bars follow (``[calendar] exchange``); continuous: the
+    epoch grid, no time off-session."""
 
     def members(self, name: str) -> tuple[str, ...]:
         """The symbols behind a pair leg: a group's members, or the symbol itself."""

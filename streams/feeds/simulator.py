@@ -14,8 +14,10 @@ Brownian motion sampled at the symbol's tick times (Glasserman, "Monte Carlo Met
 in Financial Engineering", 2003, section 3.1: exact simulation of Brownian increments
 at arbitrary times), so a session costs O(seconds x factors + ticks) in time and
 memory, never O(seconds x symbols). Ticks arrive per symbol as a Poisson process with
-mean gap ``tick_interval_seconds``. Sessions run 09:30-16:00 (``session_seconds``) on
-weekdays; nights and weekends are skipped.
+mean gap ``tick_interval_seconds``. Sessions are those of the universe's calendar
+(``[calendar]``: holidays skipped, each from its open, for ``session_seconds`` but
+never past its close, so an early close cuts the day short); without a calendar,
+weekdays from the start's time of day.
 
 The same seed and configuration always give the same ticks, whatever the speed at
 which a feed later replays them.
@@ -26,12 +28,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import numpy as np
 
-from streams.units import MICROS
+from streams.sessions import Sessions
+from streams.units import MICROS, micros_from_datetime
 
 TRADING_DAYS_PER_YEAR = 252
 FACTOR_VOL = np.array([0.08, 0.03, 0.03])  # annualised: market, size, tech
@@ -134,12 +137,31 @@ class Simulator:
         return regimes[-1]
 
     def session_opens(self) -> Iterator[datetime]:
-        """Open of every trading session (weekdays), from the configured start."""
-        day = self.universe.simulator.start
-        while True:
-            if day.weekday() < 5:
-                yield day
-            day += timedelta(days=1)
+        """Open of every trading session from the configured start: the calendar's
+        (from the first session not closed at the start) or, without one, weekdays."""
+        calendar = self._calendar()
+        if calendar is None:
+            day = self.universe.simulator.start
+            while True:
+                if day.weekday() < 5:
+                    yield day
+                day += timedelta(days=1)
+        start = micros_from_datetime(self.universe.simulator.start)
+        first = int(np.searchsorted(calendar.close, start, side="right"))
+        for open_us in calendar.open[first:].tolist():
+            yield datetime.fromtimestamp(open_us / MICROS, UTC)
+
+    def _calendar(self) -> Sessions | None:
+        calendar: Sessions | None = getattr(self.universe, "calendar", None)
+        return None if calendar is None or calendar.is_continuous else calendar
+
+    def _session_us(self, open_us: int, seconds: int) -> int:
+        """Length of the session opening at ``open_us``: ``seconds``, cut at its close."""
+        calendar = self._calendar()
+        if calendar is None:
+            return seconds * MICROS
+        i = int(np.searchsorted(calendar.open, open_us, side="right")) - 1
+        return min(seconds * MICROS, int(calendar.close[i]) - open_us)
 
     def _factor_paths(self, regime: Regime, seconds: int) -> tuple[np.ndarray, np.ndarray]:
         """Cumulative log returns of the three factors and of each sector factor at
@@ -209,7 +231,8 @@ class Simulator:
 
             counts = self._rng.poisson(seconds / sim.tick_interval_seconds, size=n)
             symbol = np.repeat(np.arange(n, dtype=np.int32), counts)
-            offset_us = self._rng.integers(0, seconds * MICROS, size=symbol.size)
+            start_us = micros_from_datetime(open_time)
+            offset_us = self._rng.integers(0, self._session_us(start_us, seconds), size=symbol.size)
             size = np.round(self._rng.lognormal(4.0, 1.0, size=symbol.size))
             by_symbol = np.lexsort((offset_us, symbol))
             symbol, offset_us, size = symbol[by_symbol], offset_us[by_symbol], size[by_symbol]
@@ -231,7 +254,6 @@ class Simulator:
             order = np.argsort(offset_us, kind="stable")
             symbol, offset_us, size = symbol[order], offset_us[order], size[order]
             price = np.maximum(np.round(np.exp(log_price[order]), 2), 0.01)
-            start_us = int(open_time.timestamp()) * MICROS
             yield SessionTicks(
                 day=day,
                 regime=regime.name,

@@ -15,6 +15,25 @@ parameters in the configuration.
 | breadth_thrust     | group   | up                                                     |
 | breadth_divergence | group   | up (bullish), down (bearish)                           |
 | rotation_regime    | pair    | into_small_caps, into_mega_caps, broadening, narrowing |
+| group_crossovers   | group   | up, down (members crossed above/below the benchmark)   |
+
+Levels (:mod:`agents.analytics.rules.levels`): ``rotation_regime`` is ``headline``; a
+rule of a symbol vs benchmark pair is ``detail`` (sent only with ``[signals] detail``);
+everything else is ``supporting``.
+
+Scores (:mod:`agents.analytics.rules.scores`): one scale for every kind,
+
+    score = min(100, 50 * strength / reference)
+
+50 = the rule's threshold just met, 100 = a very strong case; ``evidence["strength"]``
+keeps the rule's own measure. References: rs_crossover 2 x hysteresis_pct (% from the
+SMA), rs_breakout breakout_z (|z|), rrg_quadrant quadrant_score_distance (distance
+from 100, 100), breadth_thrust zweig_high (ZBT), breadth_divergence 0.5 (A/D shortfall
+share of its range), rotation_regime 2 (criteria met; a watch counts 1),
+group_crossovers breadth_crossover_share. ``[signals] min_score`` (50) drops every
+signal below it.
+
+No rule speaks before ``initialized``, which covers every bar it looks back over.
 """
 
 from __future__ import annotations
@@ -33,6 +52,7 @@ from agents.analytics.rules.base import (
 )
 from agents.analytics.rules.breadth_divergence import BreadthDivergence, DivergenceParams
 from agents.analytics.rules.breadth_thrust import BreadthThrust, ThrustParams
+from agents.analytics.rules.group_crossovers import GroupCrossoverParams, GroupCrossovers
 from agents.analytics.rules.rotation_regime import RegimeParams, RotationRegime
 from agents.analytics.rules.rrg_quadrant import QuadrantParams, RrgQuadrantChange
 from agents.analytics.rules.rs_breakout import BreakoutParams, RsBreakout
@@ -65,6 +85,8 @@ __all__ = [
     "CrossoverParams",
     "DivergenceParams",
     "Fired",
+    "GroupCrossoverParams",
+    "GroupCrossovers",
     "GroupInputs",
     "PairInputs",
     "QuadrantParams",

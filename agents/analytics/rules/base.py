@@ -72,9 +72,11 @@ class PairInputs:
 
 @dataclass(frozen=True)
 class GroupInputs:
-    """One interval of a group: its breadth figures."""
+    """One interval of a group: its breadth figures and its members' RS crossovers
+    against the benchmark at this interval ((symbol, "up" or "down"), in symbol order)."""
 
     metrics: GroupStats
+    crossovers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

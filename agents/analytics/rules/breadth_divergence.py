@@ -8,9 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from agents.analytics.indicators import RollingExtremes
 from agents.analytics.rules.base import Cooldown, Fired, GroupInputs, SignalRule, Subject
+from agents.analytics.rules.scores import scaled
 
 if TYPE_CHECKING:
     from agents.analytics.universe import Universe
+
+REFERENCE_SHORTFALL = 0.5
+"""The A/D line's shortfall (share of its range) that scores 50."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,8 @@ class BreadthDivergence(SignalRule[GroupInputs]):
     arbitrary level of the A/D line does not matter: (H(ADL) - ADL_t) / (H - L)(ADL)
     when bearish, (ADL_t - L(ADL)) / (H - L)(ADL) when bullish; 0 for a flat A/D line.
     0 means the A/D line is just short of confirming, 1 that it sits at the opposite
-    end of its range, above 1 that it broke out the other way.
+    end of its range, above 1 that it broke out the other way. That is the strength;
+    score = 50 at a shortfall of half the range (:data:`REFERENCE_SHORTFALL`).
     """
 
     kind = "breadth_divergence"
@@ -100,12 +105,14 @@ class BreadthDivergence(SignalRule[GroupInputs]):
         else:
             return None
         since = self.cooldown.fire()
+        strength = shortfall / ad_range if ad_range > 0 else 0.0
         return Fired(
             kind=self.kind,
             subject=self.subject,
             direction=direction,
-            score=shortfall / ad_range if ad_range > 0 else 0.0,
+            score=scaled(strength, REFERENCE_SHORTFALL),
             evidence={
+                "strength": strength,
                 "index_level": index_level,
                 "index_prior_high": index_high,
                 "index_prior_low": index_low,

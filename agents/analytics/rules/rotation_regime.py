@@ -18,6 +18,7 @@ from agents.analytics.rules.base import (
     Subject,
     flag,
 )
+from agents.analytics.rules.scores import scaled
 
 if TYPE_CHECKING:
     from agents.analytics.universe import Universe
@@ -54,6 +55,7 @@ class RegimeParams:
     long_return_pp: float = 8.0
     streak_bars: int = 7
     exit_bars: int = 3
+    repeat_bars: int = 21
 
     def __post_init__(self) -> None:
         for name in (
@@ -64,6 +66,7 @@ class RegimeParams:
             "long_bars",
             "streak_bars",
             "exit_bars",
+            "repeat_bars",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -102,7 +105,15 @@ class RotationRegime(SignalRule[PairInputs]):
         held side -> a grade of the other side   direction = the other side
 
     A regime that fades (to watch or nothing) ends silently; :attr:`grade` shows it.
-    Score = number of the four criteria met on the signalled side (0-4).
+    A change is signalled only when the held ``side:grade`` differs from the last one
+    signalled: a regime that fades and comes back to the signalled side, at its grade
+    or lower, within ``repeat_bars`` bars is the same regime and is not signalled
+    again (the
+    last signalled regime is part of the state, so a restart does not repeat it).
+    Nothing is signalled before the rule is :attr:`initialized` (SMA and the long
+    window full). Strength = the four criteria met on the signalled side (0-4), 1 for a
+    watch (the shock alone); score = 50 at two (regime and persistence: a rotation), so
+    a watch scores 25.
     """
 
     kind = "rotation_regime"
@@ -130,6 +141,22 @@ class RotationRegime(SignalRule[PairInputs]):
         return self._sma.initialized and len(self._rs_history) == self._rs_history.maxlen
 
     @property
+    def warmup_bars(self) -> int:
+        """Bars before :attr:`initialized`: the SMA and the long window full."""
+        p = self.params
+        return max(p.sma_bars, max(p.short_bars, p.long_bars) + 1)
+
+    @property
+    def held_bars(self) -> int | None:
+        """Bars since the held side began (0 on its first bar); None with no regime."""
+        return None if self.side is None else self._held_bars
+
+    @property
+    def since_rs(self) -> float | None:
+        """R at the bar where the held side began; None with no regime."""
+        return None if self.side is None else self._since_rs
+
+    @property
     def label(self) -> str | None:
         """``side:grade`` of the held regime; None when there is none."""
         return None if self.grade is None else f"{self.side}:{self.grade}"
@@ -145,6 +172,10 @@ class RotationRegime(SignalRule[PairInputs]):
         self.side: Side | None = None
         self.grade: Grade | None = None
         self._failing = 0
+        self._announced: tuple[Side, Grade] | None = None
+        self._away = 0
+        self._held_bars = 0
+        self._since_rs: float | None = None
 
     def on_interval(self, inputs: PairInputs) -> Fired | None:
         point, rrg = inputs.point, inputs.rrg
@@ -173,12 +204,39 @@ class RotationRegime(SignalRule[PairInputs]):
             "into_mega_caps": breadth_into_mega_caps,
         }
         readings = self._readings(rs, log_return, zscore, quadrant, breadth)
-        grades = {side: self._grade_of(readings[side]) for side in _SIDES}
-        change = self._advance(grades)
-        if change is None:
+        if not self.initialized:
             return None
+        grades = {side: self._grade_of(readings[side]) for side in _SIDES}
+        held_side = self.side
+        change = self._advance(grades)
+        if self.side is None or self.side != held_side:
+            self._held_bars, self._since_rs = 0, rs
+        else:
+            self._held_bars += 1
+        held = None if self.side is None or self.grade is None else (self.side, self.grade)
+        if change is None or held is None or self._repeats(held, change[2]):
+            self._forget_announced(held)
+            return None
+        self._announced, self._away = held, 0
         side, previous, direction = change
         return self._fired(side, previous, direction, readings[side])
+
+    def _repeats(self, held: tuple[Side, Grade], direction: str) -> bool:
+        """The held regime is the last signalled one, or a lesser grade of its side
+        (not a narrowing): nothing new to say."""
+        announced = self._announced
+        if announced is None or held[0] != announced[0] or direction == "narrowing":
+            return False
+        return _RANK[held[1]] <= _RANK[announced[1]]
+
+    def _forget_announced(self, held: tuple[Side, Grade] | None) -> None:
+        """Count bars away from the last signalled regime; forget it after repeat_bars."""
+        if self._announced is None or held == self._announced:
+            self._away = 0
+            return
+        self._away += 1
+        if self._away > self.params.repeat_bars:
+            self._announced, self._away = None, 0
 
     @staticmethod
     def _grade_of(criteria: dict[str, Any]) -> Grade | None:
@@ -302,6 +360,8 @@ class RotationRegime(SignalRule[PairInputs]):
             **{name: flag(met) for name, met in flags.items()},
         }
         met = [name for name, ok in flags.items() if ok]
+        # A watch is the shock alone: its other readings do not make a rotation.
+        strength = 1.0 if grade == "watch" else float(len(met))
         where = "small caps" if side == "into_small_caps" else "mega caps"
         if direction == "broadening":
             summary = (
@@ -322,8 +382,8 @@ class RotationRegime(SignalRule[PairInputs]):
             kind=self.kind,
             subject=self.subject,
             direction=direction,
-            score=float(len(met)),
-            evidence=evidence,
+            score=scaled(strength, 2.0),
+            evidence={"strength": strength, **evidence},
             summary=summary,
         )
 
@@ -340,6 +400,10 @@ class RotationRegime(SignalRule[PairInputs]):
             "side": self.side,
             "grade": self.grade,
             "failing": self._failing,
+            "announced": None if self._announced is None else list(self._announced),
+            "away": self._away,
+            "held_bars": self._held_bars,
+            "since_rs": self._since_rs,
         }
 
     @classmethod
@@ -356,4 +420,10 @@ class RotationRegime(SignalRule[PairInputs]):
         rule.side = state["side"]
         rule.grade = state["grade"]
         rule._failing = int(state["failing"])
+        announced = state.get("announced")
+        rule._announced = None if announced is None else (announced[0], announced[1])
+        rule._away = int(state.get("away", 0))
+        rule._held_bars = int(state.get("held_bars", 0))
+        since_rs = state.get("since_rs")
+        rule._since_rs = None if since_rs is None else float(since_rs)
         return rule

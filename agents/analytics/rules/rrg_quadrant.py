@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from agents.analytics.rrg import CENTRE, quadrant_of
 from agents.analytics.rules.base import Fired, PairInputs, SignalRule, Subject
+from agents.analytics.rules.scores import scaled
 
 if TYPE_CHECKING:
     from agents.analytics.universe import Universe
@@ -18,11 +19,13 @@ if TYPE_CHECKING:
 class QuadrantParams:
     """``[signals] quadrant_dwell_bars``; ``symbol_pairs``: also for the symbol vs
     benchmark pairs (``[signals] symbol_quadrant_signals``); ``window_bars`` is the
-    RS-Ratio length (``[rrg] m``)."""
+    RS-Ratio length (``[rrg] m``); ``score_distance`` (``[signals]
+    quadrant_score_distance``) the distance from the centre that scores 50."""
 
     min_dwell_bars: int = 2
     symbol_pairs: bool = False
     window_bars: int = 14
+    score_distance: float = 2.0
 
 
 class RrgQuadrantChange(SignalRule[PairInputs]):
@@ -33,7 +36,8 @@ class RrgQuadrantChange(SignalRule[PairInputs]):
     for ``min_dwell_bars`` consecutive points, so a one-bar flicker across an axis is
     not a signal; the first settled quadrant is taken silently. Direction "up" into
     leading or improving (RS-Momentum >= 100), "down" into weakening or lagging.
-    Score = distance of the point from the centre: sqrt((RSR - 100)^2 + (RSM - 100)^2).
+    Strength = distance of the point from the centre: sqrt((RSR - 100)^2 + (RSM - 100)^2);
+    score = 50 at ``score_distance`` (a point that only grazes an axis scores low).
     """
 
     kind = "rrg_quadrant"
@@ -41,17 +45,30 @@ class RrgQuadrantChange(SignalRule[PairInputs]):
     emit_order = 2
     feed_order = 2
 
-    def __init__(self, subject: str, min_dwell_bars: int = 2, *, window_bars: int = 14) -> None:
+    def __init__(
+        self,
+        subject: str,
+        min_dwell_bars: int = 2,
+        *,
+        window_bars: int = 14,
+        score_distance: float = 2.0,
+    ) -> None:
         if min_dwell_bars < 1:
             raise ValueError(f"min_dwell_bars must be >= 1, got {min_dwell_bars}")
         self.subject = subject
         self.min_dwell_bars = min_dwell_bars
         self._window_bars = window_bars
+        self.score_distance = score_distance
         self.reset()
 
     @classmethod
     def from_params(cls, subject: str, params: QuadrantParams) -> RrgQuadrantChange:
-        return cls(subject, params.min_dwell_bars, window_bars=params.window_bars)
+        return cls(
+            subject,
+            params.min_dwell_bars,
+            window_bars=params.window_bars,
+            score_distance=params.score_distance,
+        )
 
     @classmethod
     def configure(cls, subject: Subject, universe: Universe) -> RrgQuadrantChange | None:
@@ -59,6 +76,7 @@ class RrgQuadrantChange(SignalRule[PairInputs]):
             universe.signals.quadrant_dwell_bars,
             universe.signals.symbol_quadrant_signals,
             universe.rrg.m,
+            universe.signals.quadrant_score_distance,
         )
         pair = subject.pair
         if pair is None or (pair.origin == "symbol_vs_benchmark" and not params.symbol_pairs):
@@ -101,12 +119,14 @@ class RrgQuadrantChange(SignalRule[PairInputs]):
         if previous is None:
             return None
         direction = "up" if quadrant in ("leading", "improving") else "down"
+        distance = math.hypot(rs_ratio - CENTRE, rs_momentum - CENTRE)
         return Fired(
             kind=self.kind,
             subject=self.subject,
             direction=direction,
-            score=math.hypot(rs_ratio - CENTRE, rs_momentum - CENTRE),
+            score=scaled(distance, self.score_distance),
             evidence={
+                "strength": distance,
                 "from_quadrant": previous,
                 "to_quadrant": quadrant,
                 "rs_ratio": rs_ratio,
@@ -124,6 +144,7 @@ class RrgQuadrantChange(SignalRule[PairInputs]):
             "subject": self.subject,
             "min_dwell_bars": self.min_dwell_bars,
             "window_bars": self._window_bars,
+            "score_distance": self.score_distance,
             "quadrant": self.quadrant,
             "candidate": self._candidate,
             "dwell": self._dwell,
@@ -132,7 +153,10 @@ class RrgQuadrantChange(SignalRule[PairInputs]):
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> RrgQuadrantChange:
         rule = cls(
-            state["subject"], int(state["min_dwell_bars"]), window_bars=int(state["window_bars"])
+            state["subject"],
+            int(state["min_dwell_bars"]),
+            window_bars=int(state["window_bars"]),
+            score_distance=float(state.get("score_distance", 2.0)),
         )
         rule.quadrant = state["quadrant"]
         rule._candidate = state["candidate"]

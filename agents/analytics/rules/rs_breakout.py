@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agents.analytics.rules.base import Cooldown, Fired, PairInputs, SignalRule, Subject
+from agents.analytics.rules.scores import scaled
 
 if TYPE_CHECKING:
     from agents.analytics.universe import Universe
@@ -28,7 +29,8 @@ class RsBreakout(SignalRule[PairInputs]):
     z_t = (rho_1,t - mean_N(rho_1)) / sd_N(rho_1), computed by the RS tracker. Fires
     "up" when z >= z_threshold and "down" when z <= -z_threshold. After any bar
     with |z| >= z_threshold (fired or dropped in the cooldown) the rule is disarmed
-    and re-arms only once |z| < rearm: one shock episode, one signal. Score = |z|.
+    and re-arms only once |z| < rearm: one shock episode, one signal. Strength = |z|;
+    score = 50 at z_threshold.
     """
 
     kind = "rs_breakout"
@@ -113,8 +115,9 @@ class RsBreakout(SignalRule[PairInputs]):
             kind=self.kind,
             subject=self.subject,
             direction=direction,
-            score=abs(zscore),
+            score=scaled(abs(zscore), self.z_threshold),
             evidence={
+                "strength": abs(zscore),
                 "zscore": zscore,
                 "log_return_pp": None if log_return is None else 100.0 * log_return,
                 "z_threshold": self.z_threshold,

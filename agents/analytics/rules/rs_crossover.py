@@ -11,8 +11,9 @@ dropped: it fires on the first bar after the cooldown where the condition holds)
 
 The RS line (:class:`agents.analytics.relative_strength.RelativeStrength`) runs the
 :class:`CrossoverDetector`, since its state is also the published ``above_sma``
-metric; the rule turns each crossover into a verdict: score = |R / SMA - 1| * 100,
-with the leader and the lagger of the pair.
+metric; the rule turns each crossover into a verdict with the leader and the lagger
+of the pair. Strength = |R / SMA - 1| * 100; score = 50 at twice the hysteresis band
+(:mod:`agents.analytics.rules.scores`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from agents.analytics.rules.base import Fired, PairInputs, SignalRule, Subject
+from agents.analytics.rules.scores import scaled
 
 if TYPE_CHECKING:
     from agents.analytics.universe import Universe
@@ -143,8 +145,9 @@ class RsCrossover(SignalRule[PairInputs]):
             kind=self.kind,
             subject=self.subject,
             direction=cross.direction,
-            score=abs(cross.vs_sma_pct),
+            score=scaled(abs(cross.vs_sma_pct), 2.0 * self.params.hysteresis_pct),
             evidence={
+                "strength": abs(cross.vs_sma_pct),
                 "rs": cross.rs,
                 "rs_sma": cross.sma,
                 "rs_vs_sma_pct": cross.vs_sma_pct,
