@@ -55,9 +55,10 @@ Per symbol:
 
 Pairs: IWM/QQQ and small_caps/mega_cap_tech with the rotation-regime detector, each
 side confirmed by the breadth of what it holds (IWM: ``small_caps``, QQQ:
-``nasdaq_100``; the groups themselves for small_caps/mega_cap_tech), RSP/SPY (equal against cap weight: breadth of the large caps), and each
-sector ETF against SPY (the sector Relative Rotation Graph). Each group against SPY
-comes from ``[relative_strength] group_pairs``.
+``nasdaq_100``; the groups themselves for small_caps/mega_cap_tech), RSP/SPY (equal
+against cap weight: breadth of the large caps), and each sector ETF against SPY (the
+sector Relative Rotation Graph). Each group against SPY comes from
+``[relative_strength] group_pairs``.
 """
 
 from __future__ import annotations
