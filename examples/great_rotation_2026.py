@@ -331,9 +331,9 @@ def analyse(data: Path, built: Built, results: Path) -> Report:
             message = json.loads(line)
             body = message["data"]
             if message["type"] == "signal":
-                if body["level"] in ("headline", "supporting"):
-                    if session_day(body["window_end"]) >= SIGNALS_FROM:
-                        signals.append(body)
+                shown = body["level"] in ("headline", "supporting")
+                if shown and session_day(body["window_end"]) >= SIGNALS_FROM:
+                    signals.append(body)
                 continue
             day = session_day(body["ts"])
             subject = body["subject"]
