@@ -199,19 +199,21 @@ def build(data: Path, workdir: Path) -> Built:
     etfs: list[str] = []
     for symbol in INDEX_ETFS:
         etfs.append(symbol)
-        rows += [(d, symbol, *b) for d, *b in read_kitty(data / KITTY / f"{symbol}.csv")]
+        bars = read_kitty(data / KITTY / f"{symbol}.csv")
+        rows += [(d, symbol, o, h, lo, c, v) for d, o, h, lo, c, v in bars]
     sectors = [s for s in SECTOR_ETFS if (data / SECTOR_DIR / f"{s}.csv").is_file()]
     for symbol in sectors:
         etfs.append(symbol)
-        rows += [(d, symbol, *b) for d, *b in read_sector(data / SECTOR_DIR / f"{symbol}.csv")]
+        bars = read_sector(data / SECTOR_DIR / f"{symbol}.csv")
+        rows += [(d, symbol, o, h, lo, c, v) for d, o, h, lo, c, v in bars]
     stocks = sorted(s for s in wanted if covered(s))
     for symbol in stocks:
         rows += [(d, symbol, "", "", "", c, "") for d, c in closes[symbol]]
     rows = [r for r in rows if in_range(r[0]) and usable(r[5])]
     rows.sort(key=lambda r: (r[0], r[1]))
 
-    bars = workdir / "bars.csv"
-    with open(bars, "w", newline="") as f:
+    bar_file = workdir / "bars.csv"
+    with open(bar_file, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["symbol", "timestamp", "open", "high", "low", "close", "volume"])
         writer.writerows((r[1], r[0], *r[2:]) for r in rows)
@@ -234,7 +236,7 @@ def build(data: Path, workdir: Path) -> Built:
             sector_groups,
         )
     )
-    return Built(bars, config, etfs, sectors, small_caps, mega, sector_groups, len(rows))
+    return Built(bar_file, config, etfs, sectors, small_caps, mega, sector_groups, len(rows))
 
 
 def toml_list(symbols: Iterable[str]) -> str:
