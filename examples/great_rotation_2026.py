@@ -94,6 +94,7 @@ class Built:
     config: Path
     etfs: list[str]
     sectors: list[str]
+    rsp: bool
     small_caps: list[str]
     mega_cap_tech: list[str]
     sector_groups: dict[str, list[str]]
@@ -109,6 +110,7 @@ class Report:
     first_rotation_day: str | None
     first_rotation_regime: str | None
     regime_days: list[tuple[str, str | None]]
+    regime_on: dict[str, dict[str, Any]]
     quadrants: list[tuple[str, str, float, float]]
     breadth: dict[str, dict[str, Any]]
     small_caps: int
@@ -236,7 +238,17 @@ def build(data: Path, workdir: Path) -> Built:
             sector_groups,
         )
     )
-    return Built(bar_file, config, etfs, sectors, small_caps, mega, sector_groups, len(rows))
+    return Built(
+        bar_file,
+        config,
+        etfs,
+        sectors,
+        "RSP" in stock_set,
+        small_caps,
+        mega,
+        sector_groups,
+        len(rows),
+    )
 
 
 def toml_list(symbols: Iterable[str]) -> str:
@@ -326,6 +338,7 @@ def analyse(data: Path, built: Built, results: Path) -> Report:
     """Read the replay's JSON lines into the report."""
     signals: list[dict[str, Any]] = []
     regime_days: list[tuple[str, str | None]] = []
+    regime_on: dict[str, dict[str, Any]] = {}
     quadrants: dict[str, tuple[str, float, float]] = {}
     breadth: dict[str, dict[str, Any]] = {}
     with open(results) as f:
@@ -341,6 +354,8 @@ def analyse(data: Path, built: Built, results: Path) -> Report:
             subject = body["subject"]
             if subject == "pair:IWM/QQQ" and SIGNALS_FROM <= day <= LAST_DAY:
                 regime_days.append((day, body["pair"].get("regime")))
+                if day in (PEAK_DAY, LAST_DAY):
+                    regime_on[day] = body["pair"]
             elif subject.startswith("pair:") and day == PEAK_DAY:
                 pair = body["pair"]
                 if pair["numerator"] in built.sectors and pair.get("rrg"):
@@ -371,6 +386,7 @@ def analyse(data: Path, built: Built, results: Path) -> Report:
         first_rotation_day=first_day,
         first_rotation_regime=first_regime,
         regime_days=regime_days,
+        regime_on=regime_on,
         quadrants=ordered,
         breadth=breadth,
         small_caps=len(built.small_caps),
@@ -387,7 +403,8 @@ def render(built: Built, report: Report) -> str:
     """The printed report."""
     out = [
         "The Great Rotation of January 2026, on real closes",
-        f"universe: {len(built.etfs)} ETFs, {len(built.small_caps)} Russell 2000 members, "
+        f"universe: {len(built.etfs) + built.rsp} ETFs, "
+        f"{len(built.small_caps)} Russell 2000 members, "
         f"{len(built.mega_cap_tech)} mega-cap tech, "
         f"{sum(map(len, built.sector_groups.values()))} S&P 500 members in "
         f"{len(built.sector_groups)} sector groups; {built.rows} daily bars "
@@ -415,7 +432,19 @@ def render(built: Built, report: Report) -> str:
             + (f" (held: {', '.join(held)})" if held else "")
         )
     else:
-        out.append(f"  {report.first_rotation_regime} from {report.first_rotation_day}")
+        out.append(
+            f"  first at rotation grade: {report.first_rotation_day} "
+            f"({report.first_rotation_regime})"
+        )
+    for day, pair in report.regime_on.items():
+        since = pair.get("regime_since")
+        if pair.get("regime") and since:
+            out.append(
+                f"  on {day}: {pair['regime']} since {session_day(since)}, IWM/QQQ "
+                f"{fmt(pair.get('regime_rs_change_pct'), '+.2f')}% since then"
+            )
+        else:
+            out.append(f"  on {day}: no regime held")
     out += ["", f"sector RRG vs SPY on {PEAK_DAY} (RS-Ratio, RS-Momentum):"]
     for symbol, quadrant, ratio, momentum in report.quadrants:
         out.append(f"  {symbol:<5} {quadrant:<10} {ratio:7.2f} {momentum:7.2f}")
@@ -426,7 +455,7 @@ def render(built: Built, report: Report) -> str:
         "",
         "small-cap breadth:",
         f"  {'day':<11}{'adv':>5}{'dec':>5}{'%>SMA50':>9}{'NH':>5}{'NL':>5}{'NH-NL':>7}"
-        f"{'McClellan':>11}{'members':>9}",
+        f"{'McClellan':>11}{'in index':>10}",
     ]
     for day in BREADTH_DAYS:
         g = report.breadth.get(day)
@@ -437,7 +466,7 @@ def render(built: Built, report: Report) -> str:
             f"  {day:<11}{g['advancers']:>5}{g['decliners']:>5}"
             f"{fmt(g['pct_above_sma'], '.1f'):>9}{g['new_highs']:>5}{g['new_lows']:>5}"
             f"{g['nh_nl']:>7}{g['mcclellan_oscillator']:>11.1f}"
-            f"{fmt(g.get('index_members'), 'd'):>9}"
+            f"{fmt(g.get('index_members'), 'd'):>10}"
         )
     out += ["", *(f"note: {n}" for n in report.notes if n)]
     return "\n".join(out)

@@ -105,7 +105,10 @@ def test_a_rotation_grade_headline_into_small_caps_is_sent_in_january(
     assert report.first_rotation_day is not None
     assert report.first_rotation_day <= first
     assert report.first_rotation_day.startswith("2026-01")
-    assert f"from {report.first_rotation_day}" in text
+    assert f"first at rotation grade: {report.first_rotation_day}" in text
+    held = report.regime_on[example.PEAK_DAY]
+    assert held["regime"] in ("into_small_caps:rotation", "into_small_caps:broad_rotation")
+    assert held["regime_since"] is not None
 
 
 def test_every_sector_etf_present_gets_its_rrg_quadrant(outcome: tuple[Any, Any, str]) -> None:
