@@ -23,6 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "marketdata" / "etf_daily" / "kittycapital_etf-seasonality"
@@ -98,10 +99,14 @@ def replay_signals(workdir: Path) -> list[dict[str, Any]]:
     return signals
 
 
+NEW_YORK = ZoneInfo("America/New_York")
+
+
 def day(micros: int) -> str:
-    """The trading day of a daily bar (its start, 00:00 UTC), as YYYY-MM-DD."""
-    start = micros - 86_400_000_000
-    return dt.datetime.fromtimestamp(start / 1e6, dt.UTC).date().isoformat()
+    """The trading day of a daily bar, from its end (the session's close), as YYYY-MM-DD:
+    the date in New York of its last microsecond."""
+    last = dt.datetime.fromtimestamp((micros - 1) / 1e6, dt.UTC)
+    return last.astimezone(NEW_YORK).date().isoformat()
 
 
 def per_year(signals: list[dict[str, Any]]) -> dict[str, collections.Counter[str]]:

@@ -80,7 +80,7 @@ def zweig_interval(advancing_share: float) -> dict[str, SymbolStats]:
 
 
 def test_mcclellan_matches_published_example():
-    """mcoscillator.com, "how the oscillator moves up on a down day" (ANALYTICS.md):
+    """mcoscillator.com, "how the oscillator moves up on a down day" (docs/analytics.md):
     previous Osc = -245.7, "oscillator unchanged" value U = -810.461308, A - D = -534.
     Then T10 = U - Osc, T5 = T10 - Osc, and one step gives Osc = -231.877 (+-0.001),
     which is the rule of thumb Osc + (NA - U) / 20."""
@@ -113,7 +113,7 @@ net_advance_series = st.lists(
 @settings(max_examples=150, deadline=None)
 @given(net_advance_series, st.floats(min_value=-3000, max_value=3000, allow_nan=False))
 def test_mcclellan_identities_hold_for_any_series(series, next_net_advances):
-    """ANALYTICS.md, checkable identities (tolerance 1e-9), with T10_0 = T5_0 = 0:
+    """docs/analytics.md, checkable identities (tolerance 1e-9), with T10_0 = T5_0 = 0:
     NA = T10 + Osc leaves Osc unchanged; NA = 19 T5 - 18 T10 takes Osc to 0;
     Osc_{t+1} - Osc_t = 0.05 (NA_{t+1} - (T10_t + Osc_t))."""
     oscillator = McClellanOscillator()
@@ -134,7 +134,7 @@ def test_mcclellan_identities_hold_for_any_series(series, next_net_advances):
 @given(st.lists(st.tuples(st.integers(0, 20), st.integers(0, 20)), min_size=1, max_size=80))
 def test_summation_index_is_1000_plus_19_t5_minus_9_t10(advancers_decliners):
     """McClellan Summation Index SI_t = SI_{t-1} + Osc_t, SI_0 = 1000; with T10_0 = T5_0 = 0
-    it equals 1000 + 19 T5 - 9 T10 (ANALYTICS.md: the web's "1000 + (T10 - T5) -
+    it equals 1000 + 19 T5 - 9 T10 (docs/analytics.md: the web's "1000 + (T10 - T5) -
     [(10 T10) + (20 T5)]" is wrong)."""
     group = GroupBreadth(names(40))
     for advancers, decliners in advancers_decliners:
@@ -145,7 +145,7 @@ def test_summation_index_is_1000_plus_19_t5_minus_9_t10(advancers_decliners):
 
 
 def test_zweig_thrust_matches_published_synthetic():
-    """Zweig breadth thrust, ANALYTICS.md synthetic: A/(A+D) = 0.50 for 30 bars, 0.25 for
+    """Zweig breadth thrust, docs/analytics.md synthetic: A/(A+D) = 0.50 for 30 bars, 0.25 for
     10, 0.85 for 12; EMA10 seeded with the first value has its minimum 0.2836 at index 39,
     its last value under 0.40 at index 40 (0.3866), and the first thrust at index 44
     (0.6423). Here each bar is a group of 100 members."""
@@ -178,7 +178,7 @@ def test_zweig_thrust_needs_a_value_strictly_under_the_low(dip, thrust):
 
 
 def test_trin_matches_published_example():
-    """Arms index (Richard Arms), ANALYTICS.md: A = 2000, D = 1000, UV = 3e9, DV = 1e9
+    """Arms index (Richard Arms), docs/analytics.md: A = 2000, D = 1000, UV = 3e9, DV = 1e9
     gives 0.6667; D = 0 or UV = 0 gives no value."""
     assert arms_index(2000, 1000, 3e9, 1e9) == pytest.approx(0.6667, abs=1e-4)
     group = GroupBreadth(names(3000))

@@ -160,8 +160,8 @@ def test_config_show_names_where_each_value_came_from(tmp_path):
     assert line_of("sma_bars", "relative_strength").endswith(f"# {path}:2")
     assert line_of("k", "rrg").endswith("# ROTATION__RRG__K")
     defaults = defaults_path().read_text().splitlines()
-    m_line = next(i for i, t in enumerate(defaults, 1) if t.startswith("m = "))
-    assert line_of("m", "rrg").endswith(f"# rotation/defaults.toml:{m_line}")
+    tail_line = next(i for i, t in enumerate(defaults, 1) if t.startswith("tail = "))
+    assert line_of("tail", "rrg").endswith(f"# rotation/defaults.toml:{tail_line}")
     assert "rotation/universe.toml:" in done.stdout
 
 

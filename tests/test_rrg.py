@@ -1,4 +1,4 @@
-"""The RRG module against the checks of ANALYTICS.md, "Relative Rotation Graph"."""
+"""The RRG module against the checks of docs/analytics.md, "Relative Rotation Graph"."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ prices = st.floats(min_value=0.5, max_value=2000.0, allow_nan=False, allow_infin
 
 
 def sine_relative(bars: int, benchmark: float = 50.0) -> list[tuple[float, float]]:
-    """ANALYTICS.md check: asset = benchmark * (1 + 0.05 sin(2 pi t / 60))."""
+    """docs/analytics.md check: asset = benchmark * (1 + 0.05 sin(2 pi t / 60))."""
     return [
         (benchmark * (1 + 0.05 * math.sin(2 * math.pi * t / 60)), benchmark) for t in range(bars)
     ]
@@ -132,7 +132,7 @@ def test_sine_relative_stays_within_the_published_range():
     points = final_points(sine_relative(300))
     ratios = [p.rs_ratio for p in points]
     momenta = [p.rs_momentum for p in points]
-    # ANALYTICS.md: values within about [97.4, 102.6] for m = 14, k = 10.
+    # docs/analytics.md: values within about [97.4, 102.6] for m = 14, k = 10.
     assert 97.3 < min(ratios) < 97.6 and 102.4 < max(ratios) < 102.7
     assert min(momenta) > 97.3 and max(momenta) < 102.7
 

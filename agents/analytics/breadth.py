@@ -1,7 +1,7 @@
 """Breadth of a group of symbols, one complete interval at a time.
 
 Every figure comes from the members' :class:`~agents.analytics.symbols.SymbolStats`
-at that interval (ANALYTICS.md, "Breadth"). Per interval t, over the members that
+at that interval (docs/analytics.md, "Breadth"). Per interval t, over the members that
 have a bar in it (A, D, Un: advancers, decliners, unchanged; UV, DV: their volumes):
 
     net_advances   NA = A - D

@@ -1,6 +1,6 @@
 """Relative strength of a pair, bar by bar, with a crossover rule that does not flap.
 
-Formulas (ANALYTICS.md, "Relative strength"; Weinstein's Mansfield RS uses the
+Formulas (docs/analytics.md, "Relative strength"; Weinstein's Mansfield RS uses the
 same ratio-vs-average form):
 
     R_t            = P_num,t / P_den,t                   price relative

@@ -377,9 +377,14 @@ class RotationEngine:
         }
 
     def _window_start(self, bars: int) -> int:
+        """Start of the first of the last ``bars`` bars: a session bar starts at the
+        open (bars follow the ``[calendar]``), so not always one interval before its end."""
         ends = self.interval_ends
         first = ends[-bars] if len(ends) >= bars else ends[0]
-        return first - self.universe.bar_seconds * MICROS
+        grid = self.universe.calendar.grid(self.universe.bar_seconds * MICROS)
+        starts, _ = grid.bounds(np.array([first - 1], dtype=np.int64))
+        start = int(starts[0])
+        return start if start >= 0 else first - self.universe.bar_seconds * MICROS
 
     def _signal(self, rule: SignalRule[Any], fired: Fired, end: int) -> Signal:
         return Signal(

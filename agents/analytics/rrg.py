@@ -1,6 +1,6 @@
 """Relative Rotation Graph: RS-Ratio and RS-Momentum of an asset against a benchmark.
 
-The open EMA-ratio form of ANALYTICS.md, "Relative Rotation Graph" (RRG Research's
+The open EMA-ratio form of docs/analytics.md, "Relative Rotation Graph" (RRG Research's
 own formulas are proprietary and "RRG" is their trademark). O(1) per bar, no
 look-ahead, and invariant to rescaling either price series:
 
@@ -56,7 +56,7 @@ def quadrant_of(rs_ratio: float, rs_momentum: float) -> Quadrant:
 class RRGParams:
     """Smoothing ``m``, momentum lookback ``k`` and tail length, in bars.
 
-    ANALYTICS.md ranges: daily bars m = 10-14, k = 5-10, tail 5-10; intraday on
+    docs/analytics.md ranges: daily bars m = 10-14, k = 5-10, tail 5-10; intraday on
     30/60-minute bars m = 10-14, k = 5, tail 6-13. Defaults: m = 14, k = 10, tail = 8.
     """
 
@@ -71,7 +71,7 @@ class RRGParams:
 
     @property
     def warmup_bars(self) -> int:
-        """Bars until a point is final: m + max(m, k) + m (ANALYTICS.md)."""
+        """Bars until a point is final: m + max(m, k) + m (docs/analytics.md)."""
         return self.m + max(self.m, self.k) + self.m
 
 

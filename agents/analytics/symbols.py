@@ -3,7 +3,7 @@
 What a breadth count needs to know about each member: did it advance or decline,
 on how much volume, is it above its moving average, did it make a new high or low.
 
-Formulas (ANALYTICS.md, "Breadth"; the moving averages are those of
+Formulas (docs/analytics.md, "Breadth"; the moving averages are those of
 :mod:`agents.analytics.indicators`):
 
     change_pct  = (C_t / C_{t-1} - 1) * 100

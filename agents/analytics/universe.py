@@ -28,7 +28,7 @@ class SignalParams:
     ``symbol_quadrant_signals``: also signal RRG quadrant changes of the symbol vs
     benchmark pairs (many symbols rotate every few days; off, their points are still
     published). ``confirm_bars`` and ``thrust_recent_bars`` set the breadth
-    confirmation fed to the rotation regime rule (ANALYTICS.md: "% above the 50-bar
+    confirmation fed to the rotation regime rule (docs/analytics.md: "% above the 50-bar
     MA rising over 21 bars, or a breadth thrust within 20 bars").
 
     The hierarchy and the noise floor (docs/signals.md): ``detail`` sends the

@@ -24,7 +24,7 @@ class ThrustParams:
 
 
 class BreadthThrust(SignalRule[GroupInputs]):
-    """Zweig breadth thrust (ANALYTICS.md, "Breadth": ZBT_t = EMA10(A / (A + D)) above
+    """Zweig breadth thrust (docs/analytics.md, "Breadth": ZBT_t = EMA10(A / (A + D)) above
         0.615 with a reading under 0.40 in the previous 10 bars), as decided by the breadth
         module and passed in as ``zweig_thrust``.
 

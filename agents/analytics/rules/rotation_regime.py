@@ -37,10 +37,10 @@ _SIDE_QUADRANTS: dict[Side, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class RegimeParams:
-    """Thresholds of the graded rotation detector; defaults from ANALYTICS.md,
+    """Thresholds of the graded rotation detector; defaults from docs/analytics.md,
     "What counts as a rotation" (returns in percentage points of log relative return).
 
-    ``sma_rising_bars`` is our choice where ANALYTICS.md only says "rising":
+    ``sma_rising_bars`` is our choice where docs/analytics.md only says "rising":
     SMA_t > SMA_{t - sma_rising_bars}.
     """
 
@@ -73,7 +73,7 @@ class RegimeParams:
 
 
 class RotationRegime(SignalRule[PairInputs]):
-    """Graded rotation detector of one pair (ANALYTICS.md, "What counts as a rotation").
+    """Graded rotation detector of one pair (docs/analytics.md, "What counts as a rotation").
 
     Numerator = small-cap side, denominator = mega-cap side, R = numerator / denominator.
     Per bar and per side ("into_small_caps" = numerator leading; "into_mega_caps" the
@@ -83,7 +83,7 @@ class RotationRegime(SignalRule[PairInputs]):
                      the last shock_return_bars bars
         regime       R > SMA_50(R), SMA_50(R) rising, and the RRG quadrant improving
                      or leading (weakening or lagging for into_mega_caps): the point
-                     is on the "Improving -> Leading" path of ANALYTICS.md
+                     is on the "Improving -> Leading" path of docs/analytics.md
         persistence  rho_5 >= 5 pp, or rho_21 >= 8 pp, or streak >= 7
                      (rho_k = 100 ln(R_t / R_{t-k}); streak = consecutive bars with
                      rho_1 > 0, or < 0 for into_mega_caps)

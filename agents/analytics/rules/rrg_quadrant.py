@@ -29,7 +29,7 @@ class QuadrantParams:
 
 
 class RrgQuadrantChange(SignalRule[PairInputs]):
-    """A subject's RRG point settled in a new quadrant (ANALYTICS.md, "Relative Rotation
+    """A subject's RRG point settled in a new quadrant (docs/analytics.md, "Relative Rotation
     Graph"; quadrant and tie rule of :func:`agents.analytics.rrg.quadrant_of`).
 
     Only final (non-provisional) points count. A quadrant is settled once it has held

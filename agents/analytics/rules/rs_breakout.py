@@ -24,7 +24,7 @@ class BreakoutParams:
 
 
 class RsBreakout(SignalRule[PairInputs]):
-    """RS z-score shock (ANALYTICS.md, "Relative strength": |z| >= 3 is a shock).
+    """RS z-score shock (docs/analytics.md, "Relative strength": |z| >= 3 is a shock).
 
     z_t = (rho_1,t - mean_N(rho_1)) / sd_N(rho_1), computed by the RS tracker. Fires
     "up" when z >= z_threshold and "down" when z <= -z_threshold. After any bar

@@ -1,7 +1,7 @@
 """The RS crossover rule (``rs_crossover``, directions up and down), its parameters and
 the crossover detector of the RS line.
 
-Crossover with hysteresis (ANALYTICS.md, "Relative strength"; Weinstein's Mansfield
+Crossover with hysteresis (docs/analytics.md, "Relative strength"; Weinstein's Mansfield
 RS line against its average): the state turns *above* only when R_t > SMA (1 + h/100)
 and *below* only when R_t < SMA (1 - h/100); inside the band the state holds, so
 noise around the average does not flap. The first state after warm-up is taken
