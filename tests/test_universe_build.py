@@ -56,9 +56,9 @@ def test_the_shipped_universe_is_what_the_script_builds(tmp_path):
 def test_the_shipped_universe_holds_the_universe_and_only_the_demos_windows():
     text = SHIPPED.read_text()
     tables = tomllib.loads(text)
-    windows = {"relative_strength", "symbol", "regime"}  # the 15-minute demo's bar counts
+    windows = {"relative_strength", "symbol", "regime", "rrg", "signals"}  # the demo's
     assert set(tables) == {"symbols", "groups", "pairs"} | windows
-    assert all(key.endswith("_bars") for name in windows for key in tables[name])
+    assert all(key.endswith("_bars") or key == "m" for name in windows for key in tables[name])
     header = text[: text.index("[symbols]")]
     assert "tools/build_universe.py --data" in header
     for repo in (

@@ -8,8 +8,9 @@ The data folder holds copies of public files with a ``provenance.tsv`` naming ea
 file's repository and commit; the script reads, and writes none of them into the
 project. It writes ``[symbols]``, ``[groups]`` and ``[[pairs]]``, with a header
 naming every source, its commit, the build date and this command, and after them the
-15-minute demo's windows (``DEMO_WINDOWS``: ``[relative_strength]``, ``[symbol]`` and
-``[regime]`` bar counts); every other parameter lives in ``rotation/defaults.toml``.
+15-minute demo's windows (``DEMO_WINDOWS``: bar counts of ``[relative_strength]``,
+``[symbol]``, ``[regime]``, ``[rrg]`` and ``[signals]``); every other parameter lives
+in ``rotation/defaults.toml``.
 
 Groups:
 
@@ -148,6 +149,12 @@ high_low_bars = 52
 sma_bars = 50
 short_bars = 5
 long_bars = 21
+
+[rrg]
+m = 26                   # one session of 15-minute bars
+
+[signals]
+quadrant_dwell_bars = 8  # two hours of 15-minute bars
 """
 SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-^=/]*$")  # rotation.config.SYMBOL_PATTERN
 
