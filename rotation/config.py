@@ -340,6 +340,8 @@ def parse_source(source: ConfigSource) -> Universe:
                 f"key '{key}' = {number} can never be reached with "
                 f"[relative_strength] zscore_bars = {rs_params.zscore_bars} (|z| < {z_max:.2f})",
             )
+    symbol_params = _params(raw, "symbol", SymbolParams, root)
+    _check_window_memory(symbol_params, len(symbols), bar_seconds, root.child("symbol", "[symbol]"))
     return Universe(
         symbols,
         groups,
@@ -349,7 +351,7 @@ def parse_source(source: ConfigSource) -> Universe:
         rs_params,
         sim_params,
         str(source.path),
-        symbol=_params(raw, "symbol", SymbolParams, root),
+        symbol=symbol_params,
         breadth=_params(raw, "breadth", BreadthParams, root),
         rrg=_params(raw, "rrg", RRGParams, root),
         signals=signals,
@@ -409,6 +411,29 @@ def _trading_days(
                     continue
             del table[days_key]
             table[bars_key] = days * per_day
+
+
+WINDOW_MEMORY_LIMIT = 1 << 30
+"""Bytes the per-symbol windows may take (8 per bar and symbol) before the
+configuration is refused: a day window on short bars is easily millions of bars."""
+
+
+def _check_window_memory(
+    params: SymbolParams, symbols: int, bar_seconds: int, where: _Table
+) -> None:
+    """Refuse windows whose per-symbol history would not fit: the closes, the SMA and
+    the high and low windows keep 8 bytes per bar and symbol."""
+    bars = params.return_bars + params.sma_bars + 2 * params.high_low_bars
+    need = 8 * bars * symbols
+    if need > WINDOW_MEMORY_LIMIT:
+        raise where.fail(
+            None,
+            f"the windows are {params.sma_bars} (SMA), {params.return_bars} (return) and "
+            f"{params.high_low_bars} (high/low) bars of {bar_seconds} s, "
+            f"{need / 2**20:,.0f} MB for {symbols} symbols (limit "
+            f"{WINDOW_MEMORY_LIMIT / 2**20:,.0f} MB): give them in bars "
+            "(high_low_bars, sma_bars, ...) or use fewer days or longer bars",
+        )
 
 
 def _calendar(raw: dict[str, Any], root: _Table) -> Sessions:

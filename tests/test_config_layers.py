@@ -228,3 +228,11 @@ def test_a_window_in_bars_from_a_higher_layer_wins_and_both_in_one_file_is_an_er
         load_universe(both)
     with pytest.raises(ConfigError, match="'sma_days' must be > 0"):
         load_universe(write(tmp_path, "[symbol]\nsma_days = 0\n", "zero.toml"))
+
+
+def test_day_windows_that_would_not_fit_in_memory_are_refused(tmp_path):
+    text = OWN + 'QQQ = {}\n[bars]\nseconds = 1\n[calendar]\nexchange = "24/7"\n'
+    with pytest.raises(ConfigError, match=r"high/low\) bars of 1 s, .* MB for 3 symbols"):
+        load_universe(write(tmp_path, text))
+    fine = text + "[symbol]\nsma_bars = 50\nreturn_bars = 21\nhigh_low_bars = 52\n"
+    assert load_universe(write(tmp_path, fine, "fine.toml")).symbol.high_low_bars == 52
