@@ -534,7 +534,8 @@ def test_each_rule_configures_itself_from_the_configuration():
         "rs_crossover": universe.relative_strength.sma_bars,
         "rs_breakout": universe.relative_strength.zscore_bars,
         "rrg_quadrant": universe.rrg.m,
-        "breadth_thrust": max(universe.breadth.zweig_window, universe.breadth.zweig_span),
+        # The window, the span, and 15 bars until the span-10 EMA's seed weighs < 5%.
+        "breadth_thrust": max(universe.breadth.zweig_window, universe.breadth.zweig_span, 15),
         "breadth_divergence": universe.signals.divergence_lookback_bars,
         "rotation_regime": universe.regime.long_bars,
         "group_crossovers": universe.signals.breadth_crossover_bars,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from agents.analytics.indicators import settled_after
 from agents.analytics.rules.base import Cooldown, Fired, GroupInputs, SignalRule, Subject
 from agents.analytics.rules.scores import scaled
 
@@ -14,9 +15,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ThrustParams:
-    """``[signals] thrust_cooldown_bars``; ``window_bars`` is the longer of the Zweig
-    window and the EMA span (``[breadth] zweig_window``, ``zweig_span``): the bars a
-    thrust looks back over, and the rule's warm-up; ``zweig_high`` scores 50."""
+    """``[signals] thrust_cooldown_bars``; ``window_bars`` is the longest of the Zweig
+    window, the EMA span (``[breadth] zweig_window``, ``zweig_span``) and the bars until
+    the EMA's seed weighs under 5% (15 for span 10): the bars a thrust looks back over,
+    and the rule's warm-up; ``zweig_high`` scores 50."""
 
     cooldown_bars: int = 20
     window_bars: int = 10
@@ -67,9 +69,12 @@ class BreadthThrust(SignalRule[GroupInputs]):
         if subject.pair is not None:
             return None
         b = universe.breadth
+        # Until the EMA's seed weighs under 5% the smoothed share is provisional
+        # (agents.analytics.indicators.settled_after), and so is a thrust on it.
+        settled = settled_after(2.0 / (b.zweig_span + 1))
         params = ThrustParams(
             universe.signals.thrust_cooldown_bars,
-            max(b.zweig_window, b.zweig_span),
+            max(b.zweig_window, b.zweig_span, settled),
             b.zweig_high,
         )
         return cls.from_params(subject.label, params)
