@@ -289,7 +289,7 @@ def parse_source(source: ConfigSource) -> Universe:
         ("start", "session_seconds", "tick_interval_seconds", "frame_max_ticks", "regimes"),
     )
     try:
-        start = datetime.fromisoformat(_get(sim, "start", str, where, "2026-09-01T09:30:00-04:00"))
+        start = datetime.fromisoformat(_get(sim, "start", str, where, "2026-01-02T09:30:00-05:00"))
     except ValueError:
         raise where.fail("start", "key 'start' must be an ISO 8601 time with offset") from None
     if start.tzinfo is None:

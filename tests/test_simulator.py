@@ -7,6 +7,7 @@ import tracemalloc
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -72,7 +73,7 @@ def test_ticks_are_time_ordered_within_the_session_and_prices_start_near_config(
 
 
 def test_ticks_fall_in_weekday_sessions_only(universe):
-    eastern = timezone(timedelta(hours=-4))  # the configured start's offset
+    eastern = ZoneInfo("America/New_York")
     for session in Simulator(universe, seed=1).sessions(7):
         for ts in (session.ts[0], session.ts[-1]):
             local = datetime.fromtimestamp(ts / 1e6, eastern)
