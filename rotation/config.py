@@ -173,7 +173,7 @@ SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9.\-^=/]*$")  # streams.records.Sym
 
 def parse_source(source: ConfigSource) -> Universe:
     """Validate a read configuration and build the :class:`Universe`."""
-    raw = source.data
+    raw = dict(source.data)  # its tables are replaced, never changed: `config show` reads it
     root = _Table(source, (), "")
     _known(raw, root, TABLES)
 
@@ -394,6 +394,7 @@ def _trading_days(
         table = raw.get(section)
         if not isinstance(table, dict):
             continue
+        table = raw[section] = dict(table)
         where = _Table(source, (section,), f"[{section}]")
         for name in names:
             days_key, bars_key = f"{name}_days", f"{name}_bars"

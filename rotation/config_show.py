@@ -14,6 +14,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from rotation.config import DAY_WINDOWS
 from rotation.config_source import ConfigSource, KeyPath, default_config_path
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -53,7 +54,7 @@ def _table(
     if header:
         out += ["", f"[{'.'.join(_key(str(p)) for p in path)}]"]
     nested: list[tuple[str, Any]] = []
-    for key, value in table.items():
+    for key, value in _effective(source, path, table).items():
         # Inline tables: a symbol's spec, a table inside an array item (sectors_pct).
         inline = path == ("symbols",) or any(isinstance(p, int) for p in path)
         if (isinstance(value, dict) and not inline) or _is_table_array(value):
@@ -68,6 +69,22 @@ def _table(
             for i, item in enumerate(value):
                 out += ["", f"[[{dotted}]]"]
                 _table(out, source, (*path, key, i), item, package, header=False)
+
+
+def _effective(source: ConfigSource, path: KeyPath, table: dict[str, Any]) -> dict[str, Any]:
+    """``table`` without the window keys a higher layer's counterpart overrides (a
+    ``<name>_days`` under your ``<name>_bars``, or the other way round), so the output
+    reads back as the same configuration."""
+    names = DAY_WINDOWS.get(str(path[0])) if len(path) == 1 else None
+    if not names:
+        return table
+    shown = dict(table)
+    for name in names:
+        days, bars = f"{name}_days", f"{name}_bars"
+        if days in shown and bars in shown:
+            lower = days if source.rank((*path, days)) < source.rank((*path, bars)) else bars
+            del shown[lower]
+    return shown
 
 
 def _line(source: ConfigSource, path: KeyPath, value: Any, package: Path) -> str:
