@@ -38,7 +38,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from agents.analytics.pipeline import Pipeline
 from benchmarks import stopping
 from benchmarks.synthetic import Workload, make_workload, write_universe
-from benchmarks.worker import READY_LINE, BarWatcher, WorkerFailed, WorkerProcess, produce_frames
+from benchmarks.worker import BarWatcher, WorkerFailed, WorkerProcess, produce_frames
 from rotation.broker import embedded_broker
 from rotation.config import Universe, load_universe
 from streams.admin import ensure_topics
@@ -167,6 +167,9 @@ async def run_group(
         "expected_snapshots": snapshots,
         "expected_signals": signals,
         "copies": copies,
+        "assignments": [
+            assignment(log_dir / f"{app_id}-{i}" / "worker.log") for i in range(workers)
+        ],
     }
     return figures, outputs
 
@@ -180,6 +183,23 @@ async def _wait_all(watcher: BarWatcher, procs: list[WorkerProcess], timeout: fl
                 proc.check()
 
     return await watcher.wait(_All(), timeout)  # type: ignore[arg-type]
+
+
+def assignment(log: Path) -> dict[str, list[int]]:
+    """The partitions a worker was given last, from the table Faust logs on assignment."""
+    table: dict[str, list[int]] = {}
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    for i, line in enumerate(lines):
+        if "Setting newly assigned partitions" not in line:
+            continue
+        table = {}
+        for row in lines[i + 1 :]:
+            if " for group " in row:
+                break
+            cells = [c.strip() for c in row.strip("|").split("|")]
+            if len(cells) == 2 and cells[1].startswith("{"):
+                table[cells[0]] = sorted(int(n) for n in cells[1].strip("{}").split(",") if n)
+    return table
 
 
 def differences(base: Outputs, other: Outputs) -> dict[str, int]:

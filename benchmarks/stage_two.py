@@ -110,7 +110,9 @@ def held_bytes(universe: Universe, messages: list[bytes]) -> int:
     return held
 
 
-def measure(count: int, bars: int, repeat: int, bar_seconds: int, directory: Path) -> dict[str, Any]:
+def measure(
+    count: int, bars: int, repeat: int, bar_seconds: int, directory: Path
+) -> dict[str, Any]:
     """The figures of one universe size."""
     universe = load_universe(write_universe(directory, count, bar_seconds))
     messages = bar_messages(universe, count, WARMUP_BARS + bars)
@@ -151,7 +153,8 @@ def format_table(results: list[dict[str, Any]]) -> str:
         lines.append(
             f"{r['symbols']:>8,} {r['groups']:>6} {r['pairs']:>5} "
             f"{r['bytes_per_interval'] / 1e6:>8.2f} {r['cpu_s_per_interval'] * 1e3:>10.1f} ms "
-            f"{r['cpu_s_per_interval_p90'] * 1e3:>6.1f} ms {r['symbol_intervals_per_cpu_s']:>22,.0f} "
+            f"{r['cpu_s_per_interval_p90'] * 1e3:>6.1f} ms "
+            f"{r['symbol_intervals_per_cpu_s']:>22,.0f} "
             f"{r['held_mb']:>8.1f}"
         )
     return "\n".join(lines)
@@ -160,7 +163,9 @@ def format_table(results: list[dict[str, Any]]) -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.stage_two", description=__doc__)
     parser.add_argument("--symbols", type=int, nargs="+", default=[500, 5000, 10000])
-    parser.add_argument("--bars", type=int, default=40, help="measured intervals (after 60 warm-up)")
+    parser.add_argument(
+        "--bars", type=int, default=40, help="measured intervals (after 60 warm-up)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="repetitions; figures are medians")
     parser.add_argument("--bar-seconds", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
