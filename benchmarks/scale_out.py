@@ -198,8 +198,18 @@ def assignment(log: Path) -> dict[str, list[int]]:
                 break
             cells = [c.strip() for c in row.strip("|").split("|")]
             if len(cells) == 2 and cells[1].startswith("{"):
-                table[cells[0]] = sorted(int(n) for n in cells[1].strip("{}").split(",") if n)
+                table[cells[0]] = _numbers(cells[1].strip("{}"))
     return table
+
+
+def _numbers(text: str) -> list[int]:
+    """``"0-2, 5"`` -> ``[0, 1, 2, 5]`` (Faust writes runs of partitions as ranges)."""
+    out: list[int] = []
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        if first:
+            out += range(int(first), int(last or first) + 1)
+    return sorted(out)
 
 
 def differences(base: Outputs, other: Outputs) -> dict[str, int]:
