@@ -113,10 +113,15 @@ async def read_outputs(
 
 
 async def run_group(
-    workers: int, config: Path, universe: Universe, workload: Workload, log_dir: Path
+    workers: int,
+    config: Path,
+    universe: Universe,
+    workload: Workload,
+    log_dir: Path,
+    run: int = 0,
 ) -> tuple[dict[str, Any], Outputs]:
     """One run of ``workers`` workers on a fresh broker: its figures and its outputs."""
-    app_id = f"scale-{workers}w-{os.getpid()}"
+    app_id = f"scale-{workers}w-r{run}-{os.getpid()}"
     snapshots, signals = expected_counts(universe, workload)
     with embedded_broker(log_path=log_dir / f"{app_id}.broker.log") as (bootstrap, _broker):
         await ensure_topics(bootstrap)
@@ -233,17 +238,22 @@ async def measure(args: argparse.Namespace, log_dir: Path) -> list[dict[str, Any
     for r in range(args.repeat):
         for n in args.workers:
             _say(f"run {r + 1}/{args.repeat}: {n} worker(s) ...")
-            figures, outputs = await run_group(n, config, universe, workload, log_dir)
+            figures, outputs = await run_group(n, config, universe, workload, log_dir, r)
             if base is None:
                 base = outputs  # the first run of the first count (1 worker by default)
             figures["vs_first"] = differences(base, outputs)
-            _say(f"  {figures['ticks_per_s']:,.0f} ticks/s, {figures['vs_first']}")
+            _say(
+                f"  {figures['ticks_per_s']:,.0f} ticks/s (produced in {figures['produce_s']:.2f}"
+                f" of {figures['seconds']:.2f} s), {figures['vs_first']}, "
+                f"partitions {figures['assignments']}"
+            )
             runs[n].append(figures)
     return [
         {
             "workers": n,
             "ticks_per_s": statistics.median(f["ticks_per_s"] for f in rs),
             "runs_ticks_per_s": [round(f["ticks_per_s"]) for f in rs],
+            "produce_s": statistics.median(f["produce_s"] for f in rs),
             "mismatches": sum(sum(f["vs_first"].values()) for f in rs),
             "runs": rs,
         }
@@ -255,14 +265,15 @@ def format_table(results: list[dict[str, Any]], ticks: int) -> str:
     lines = [
         f"stage one shared by N workers: {ticks:,} ticks, {os.cpu_count()} CPUs, medians",
         f"{'workers':>7} {'ticks/s':>10} {'runs':<30} {'snapshots':>9} {'signals':>7} "
-        f"{'mismatches vs first':>20}",
+        f"{'mismatches vs first':>20} {'produced in':>11}",
     ]
     for r in results:
         last = r["runs"][-1]
         lines.append(
             f"{r['workers']:>7} {r['ticks_per_s']:>10,.0f} "
             f"{', '.join(f'{t:,}' for t in r['runs_ticks_per_s']):<30} "
-            f"{last['snapshots']:>9,} {last['signals']:>7,} {r['mismatches']:>20}"
+            f"{last['snapshots']:>9,} {last['signals']:>7,} {r['mismatches']:>20} "
+            f"{r['produce_s']:>9.2f} s"
         )
     return "\n".join(lines)
 
