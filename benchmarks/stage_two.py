@@ -30,7 +30,7 @@ from typing import Any
 
 from agents.analytics.tick_partition import TickPartition
 from agents.recovery import RotationStage
-from benchmarks.synthetic import make_workload, write_universe
+from benchmarks.synthetic import make_workload, symbol_names, universe_toml
 from rotation.config import Universe, load_universe
 from streams.codec import decode_bar_frame, encode
 from streams.partitioning import partitioner
@@ -110,11 +110,26 @@ def held_bytes(universe: Universe, messages: list[bytes]) -> int:
     return held
 
 
+def write_universe(directory: Path, count: int, bar_seconds: int, extra_pairs: int = 0) -> Path:
+    """The synthetic universe, with ``extra_pairs`` more symbol/benchmark pairs (the
+    symbols after the ten it has pairs for already)."""
+    names = symbol_names(count)
+    text = universe_toml(count, bar_seconds)
+    for name in names[11 : 11 + extra_pairs]:
+        text += (
+            f'\n[[pairs]]\nname = "{name}/{names[0]}"\n'
+            f'numerator = "{name}"\ndenominator = "{names[0]}"\n'
+        )
+    path = directory / f"universe-{count}-{extra_pairs}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def measure(
-    count: int, bars: int, repeat: int, bar_seconds: int, directory: Path
+    count: int, bars: int, repeat: int, bar_seconds: int, directory: Path, extra_pairs: int = 0
 ) -> dict[str, Any]:
     """The figures of one universe size."""
-    universe = load_universe(write_universe(directory, count, bar_seconds))
+    universe = load_universe(write_universe(directory, count, bar_seconds, extra_pairs))
     messages = bar_messages(universe, count, WARMUP_BARS + bars)
     medians: list[float] = []
     p90s: list[float] = []
@@ -168,6 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--repeat", type=int, default=3, help="repetitions; figures are medians")
     parser.add_argument("--bar-seconds", type=int, default=1)
+    parser.add_argument(
+        "--extra-pairs",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="more symbol/benchmark pairs on top of the 26 (each count measured)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
     return parser
 
@@ -177,8 +199,11 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="stage-two-") as tmp:
         for count in args.symbols:
-            print(f"stage two: {count:,} symbols ...", file=sys.stderr, flush=True)
-            results.append(measure(count, args.bars, args.repeat, args.bar_seconds, Path(tmp)))
+            for extra in args.extra_pairs:
+                print(f"stage two: {count:,} symbols, {extra} extra pairs", file=sys.stderr)
+                results.append(
+                    measure(count, args.bars, args.repeat, args.bar_seconds, Path(tmp), extra)
+                )
     print(format_table(results))
     if args.json:
         args.json.write_text(json.dumps({"stage_two": results}, indent=2), encoding="utf-8")
