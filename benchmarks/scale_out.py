@@ -154,6 +154,9 @@ async def run_group(
             await produce_frames(bootstrap, workload.payloads)
             produced = time.monotonic()
             done = await _wait_all(watcher, procs, timeout=max(120.0, workload.ticks / 2_000))
+            # The partitions each worker held when the backlog was in (its stop moves them).
+            logs = [log_dir / f"{app_id}-{i}" / "worker.log" for i in range(workers)]
+            held = [assignment(log) for log in logs]
             outputs, copies = await read_outputs(bootstrap, snapshots, signals, timeout=60)
         finally:
             for proc in procs:
@@ -172,9 +175,7 @@ async def run_group(
         "expected_snapshots": snapshots,
         "expected_signals": signals,
         "copies": copies,
-        "assignments": [
-            assignment(log_dir / f"{app_id}-{i}" / "worker.log") for i in range(workers)
-        ],
+        "assignments": held,
     }
     return figures, outputs
 
