@@ -22,13 +22,13 @@ def test_stage_two_reports_a_cost_per_interval_and_the_shape_it_measured(tmp_pat
 
 
 def test_runs_differ_by_missing_extra_and_changed_outputs():
-    base = {
+    base: scale_out.Outputs = {
         "metrics": {("group:a", 1): {"bars": 1}, ("group:a", 2): {"bars": 2}},
         "signals": {"s1": {"score": 1.0}},
     }
-    same = {"metrics": dict(base["metrics"]), "signals": dict(base["signals"])}
+    same: scale_out.Outputs = {"metrics": dict(base["metrics"]), "signals": dict(base["signals"])}
     assert sum(scale_out.differences(base, same).values()) == 0
-    other = {
+    other: scale_out.Outputs = {
         "metrics": {("group:a", 1): {"bars": 1}, ("group:a", 3): {"bars": 3}},
         "signals": {"s1": {"score": 2.0}},
     }
