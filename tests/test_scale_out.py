@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 from benchmarks import scale_out, stage_two
+from tests.helpers import ROOT
 
 
 def test_stage_two_reports_a_cost_per_interval_and_the_shape_it_measured(tmp_path: Path):
@@ -60,3 +64,24 @@ def test_a_workers_partitions_come_from_its_last_assignment_table(tmp_path: Path
     first_only = log.read_text(encoding="utf-8").split("[INFO] Setting newly")[1]
     log.write_text("[INFO] Setting newly" + first_only, encoding="utf-8")
     assert scale_out.assignment(log) == {"quotes.ticks": [0, 1, 2, 3], "rotation.bars": [0]}
+
+
+def test_two_workers_split_the_tick_partitions_and_send_what_one_sends(tmp_path: Path):
+    """A small real run: brokers and workers started by the benchmark on 127.0.0.1."""
+    out = tmp_path / "scale.json"
+    options = ["--workers", "1,2", "--ticks", "20000", "--symbols", "100", "--repeat", "1"]
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.scale_out", *options, "--json", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    one, two = json.loads(out.read_text(encoding="utf-8"))["scale_out"]
+    assert (one["workers"], two["workers"], two["mismatches"]) == (1, 2, 0)
+    run = two["runs"][0]
+    assert run["snapshots"] == run["expected_snapshots"] > 0
+    held = [sorted(a.get("quotes.ticks", [])) for a in run["assignments"]]
+    assert all(held) and sorted(p for ps in held for p in ps) == [0, 1, 2, 3]
+    assert sum("rotation.bars" in a for a in run["assignments"]) == 1
