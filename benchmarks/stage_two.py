@@ -126,10 +126,17 @@ def write_universe(directory: Path, count: int, bar_seconds: int, extra_pairs: i
 
 
 def measure(
-    count: int, bars: int, repeat: int, bar_seconds: int, directory: Path, extra_pairs: int = 0
+    count: int,
+    bars: int,
+    repeat: int,
+    bar_seconds: int,
+    directory: Path,
+    extra_pairs: int = 0,
+    worker: bool = False,
 ) -> dict[str, Any]:
     """The figures of one universe size."""
-    universe = load_universe(write_universe(directory, count, bar_seconds, extra_pairs))
+    path = write_universe(directory, count, bar_seconds, extra_pairs)
+    universe = load_universe(path)
     messages = bar_messages(universe, count, WARMUP_BARS + bars)
     medians: list[float] = []
     p90s: list[float] = []
@@ -141,7 +148,14 @@ def measure(
         medians.append(statistics.median(measured))
         p90s.append(sorted(measured)[int(0.9 * (len(measured) - 1))])
     cpu = statistics.median(medians)
+    in_worker: dict[str, float] = {}
+    if worker:
+        import asyncio
+
+        in_worker = asyncio.run(worker_cost(path, messages, snapshots, directory))
+        in_worker["worker_cpu_s_per_interval"] = in_worker["worker_cpu_s"] / (WARMUP_BARS + bars)
     return {
+        **in_worker,
         "symbols": count,
         "groups": len(universe.groups),
         "pairs": len(universe.pairs),
@@ -172,6 +186,14 @@ def format_table(results: list[dict[str, Any]]) -> str:
             f"{r['symbol_intervals_per_cpu_s']:>22,.0f} "
             f"{r['held_mb']:>8.1f}"
         )
+    lines += [
+        f"{r['symbols']:>8,} symbols, {r['pairs']} pairs, in a worker: "
+        f"{r['worker_cpu_s_per_interval'] * 1e3:.1f} ms CPU per interval "
+        f"({r['worker_cpu_s']:.2f} s CPU over {r['worker_wall_s']:.2f} s, "
+        f"{r['snapshots_seen']:,} snapshots)"
+        for r in results
+        if "worker_cpu_s" in r
+    ]
     return "\n".join(lines)
 
 
@@ -190,6 +212,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=[0],
         help="more symbol/benchmark pairs on top of the 26 (each count measured)",
     )
+    parser.add_argument(
+        "--worker",
+        action="store_true",
+        help="also time stage two inside a real worker on an embedded broker",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
     return parser
 
@@ -202,12 +229,77 @@ def main(argv: list[str] | None = None) -> int:
             for extra in args.extra_pairs:
                 print(f"stage two: {count:,} symbols, {extra} extra pairs", file=sys.stderr)
                 results.append(
-                    measure(count, args.bars, args.repeat, args.bar_seconds, Path(tmp), extra)
+                    measure(
+                        count,
+                        args.bars,
+                        args.repeat,
+                        args.bar_seconds,
+                        Path(tmp),
+                        extra,
+                        args.worker,
+                    )
                 )
     print(format_table(results))
     if args.json:
         args.json.write_text(json.dumps({"stage_two": results}, indent=2), encoding="utf-8")
     return 0
+
+
+async def worker_cost(
+    universe_path: Path, messages: list[bytes], snapshots: int, log_dir: Path
+) -> dict[str, float]:
+    """Stage two inside a real ``rotation worker``: the bar messages put on
+    ``rotation.bars`` of a fresh embedded broker before it starts, then the worker's CPU
+    seconds from its ready line until ``snapshots`` snapshots are on ``rotation.metrics``
+    (Faust, aiokafka receiving the frames and sending the output included)."""
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+    from benchmarks.worker import WorkerProcess, cpu_seconds
+    from rotation.broker import embedded_broker
+    from streams.admin import ensure_topics
+
+    with embedded_broker(log_path=log_dir / "stage-two.broker.log") as (bootstrap, _broker):
+        await ensure_topics(bootstrap)
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=8 << 20)
+        await producer.start()
+        try:
+            for data in messages:
+                await producer.send(DEFAULT_TOPICS.bars.name, data, partition=0)
+            await producer.flush()
+        finally:
+            await producer.stop()
+        consumer = AIOKafkaConsumer(
+            DEFAULT_TOPICS.metrics.name,
+            bootstrap_servers=bootstrap,
+            group_id=None,
+            auto_offset_reset="earliest",
+        )
+        await consumer.start()
+        env = {
+            "KAFKA_BOOTSTRAP": bootstrap,
+            "ROTATION_APP_ID": "stage-two",
+            "PYTHONUNBUFFERED": "1",
+        }
+        worker = WorkerProcess(universe_path, env, log_dir / "stage-two.worker.log")
+        try:
+            while worker.ready_at is None:
+                worker.check()
+                await asyncio.sleep(0.01)
+            cpu0, ready = cpu_seconds(worker.ps), worker.ready_at
+            seen = 0
+            deadline = time.monotonic() + 300
+            while seen < snapshots and time.monotonic() < deadline:
+                batches = await consumer.getmany(timeout_ms=100, max_records=10_000)
+                seen += sum(len(records) for records in batches.values())
+                worker.check()
+            done = time.monotonic()
+            cpu = cpu_seconds(worker.ps) - cpu0
+        finally:
+            worker.stop()
+            await consumer.stop()
+    return {"worker_cpu_s": cpu, "worker_wall_s": done - ready, "snapshots_seen": seen}
 
 
 if __name__ == "__main__":
