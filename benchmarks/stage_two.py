@@ -11,6 +11,8 @@ completed interval (``time.process_time``), the median over the measured interva
 then over repetitions, and the memory the stage holds afterwards (``tracemalloc``).
 
 The frames are made up front by four :class:`TickPartition` stages, as on the wire.
+With ``--worker`` the same frames also go through one real ``rotation worker`` on an
+embedded broker, to add what Kafka and Faust cost per interval.
 
     python -m benchmarks.stage_two --symbols 500 5000 10000
 """
@@ -18,6 +20,7 @@ The frames are made up front by four :class:`TickPartition` stages, as on the wi
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import json
 import statistics
@@ -28,10 +31,15 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
 from agents.analytics.tick_partition import TickPartition
 from agents.recovery import RotationStage
 from benchmarks.synthetic import make_workload, symbol_names, universe_toml
+from benchmarks.worker import WorkerFailed, WorkerProcess, cpu_seconds
+from rotation.broker import embedded_broker
 from rotation.config import Universe, load_universe
+from streams.admin import ensure_topics
 from streams.codec import decode_bar_frame, encode
 from streams.partitioning import partitioner
 from streams.topics import DEFAULT_TOPICS
@@ -150,8 +158,6 @@ def measure(
     cpu = statistics.median(medians)
     in_worker: dict[str, float] = {}
     if worker:
-        import asyncio
-
         in_worker = asyncio.run(worker_cost(path, messages, snapshots, directory))
         in_worker["worker_cpu_s_per_interval"] = in_worker["worker_cpu_s"] / (WARMUP_BARS + bars)
     return {
@@ -252,14 +258,6 @@ async def worker_cost(
     ``rotation.bars`` of a fresh embedded broker before it starts, then the worker's CPU
     seconds from its ready line until ``snapshots`` snapshots are on ``rotation.metrics``
     (Faust, aiokafka receiving the frames and sending the output included)."""
-    import asyncio
-
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-
-    from benchmarks.worker import WorkerProcess, cpu_seconds
-    from rotation.broker import embedded_broker
-    from streams.admin import ensure_topics
-
     with embedded_broker(log_path=log_dir / "stage-two.broker.log") as (bootstrap, _broker):
         await ensure_topics(bootstrap)
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=8 << 20)
@@ -286,6 +284,8 @@ async def worker_cost(
         try:
             while worker.ready_at is None:
                 worker.check()
+                if time.monotonic() - worker.started_at > 120:
+                    raise WorkerFailed("the worker printed no ready line within 120 s")
                 await asyncio.sleep(0.01)
             cpu0, ready = cpu_seconds(worker.ps), worker.ready_at
             seen = 0

@@ -12,7 +12,7 @@ from tests.helpers import ROOT
 
 
 def test_stage_two_reports_a_cost_per_interval_and_the_shape_it_measured(tmp_path: Path):
-    figures = stage_two.measure(100, 3, 1, 1, tmp_path, extra_pairs=5)
+    figures = stage_two.measure(100, 3, 1, 1, tmp_path, extra_pairs=5, worker=True)
     assert (figures["symbols"], figures["groups"], figures["pairs"]) == (100, 12, 26 + 5)
     assert figures["intervals_measured"] == 3
     # Each interval's bars go out in at least one frame per tick partition.
@@ -22,7 +22,10 @@ def test_stage_two_reports_a_cost_per_interval_and_the_shape_it_measured(tmp_pat
     # One snapshot per group and per pair once every interval is complete.
     assert figures["snapshots_per_interval"] > 35
     assert figures["held_mb"] > 0
-    assert "100" in stage_two.format_table([figures])
+    # The worker sent every snapshot of the 63 intervals (43 subjects each once complete).
+    assert figures["snapshots_seen"] >= figures["snapshots_per_interval"] * 63
+    assert figures["worker_cpu_s_per_interval"] > 0
+    assert "in a worker" in stage_two.format_table([figures])
 
 
 def test_runs_differ_by_missing_extra_and_changed_outputs():
