@@ -119,10 +119,11 @@ async def run_group(
     workload: Workload,
     log_dir: Path,
     run: int = 0,
+    expected: tuple[int, int] | None = None,
 ) -> tuple[dict[str, Any], Outputs]:
     """One run of ``workers`` workers on a fresh broker: its figures and its outputs."""
     app_id = f"scale-{workers}w-r{run}-{os.getpid()}"
-    snapshots, signals = expected_counts(universe, workload)
+    snapshots, signals = expected or expected_counts(universe, workload)
     with embedded_broker(log_path=log_dir / f"{app_id}.broker.log") as (bootstrap, _broker):
         await ensure_topics(bootstrap)
         env = {"KAFKA_BOOTSTRAP": bootstrap, "ROTATION_APP_ID": app_id, "PYTHONUNBUFFERED": "1"}
@@ -234,12 +235,13 @@ async def measure(args: argparse.Namespace, log_dir: Path) -> list[dict[str, Any
     universe = load_universe(config)
     workload = make_workload(args.symbols, args.ticks, args.bar_seconds, seed=args.seed)
     _say(f"backlog: {workload.ticks:,} ticks of {args.symbols} symbols, {workload.bars} bars")
+    expected = expected_counts(universe, workload)
     runs: dict[int, list[dict[str, Any]]] = {n: [] for n in args.workers}
     base: Outputs | None = None
     for r in range(args.repeat):
         for n in args.workers:
             _say(f"run {r + 1}/{args.repeat}: {n} worker(s) ...")
-            figures, outputs = await run_group(n, config, universe, workload, log_dir, r)
+            figures, outputs = await run_group(n, config, universe, workload, log_dir, r, expected)
             if base is None:
                 base = outputs  # the first run of the first count (1 worker by default)
             figures["vs_first"] = differences(base, outputs)
