@@ -33,7 +33,7 @@ from typing import Any
 import msgspec
 from aiokafka import AIOKafkaConsumer
 
-from benchmarks import stopping
+from benchmarks import options, stopping
 from benchmarks.raw import FETCH_BYTES, PARTITION_FETCH_BYTES
 from benchmarks.synthetic import Workload, make_workload, write_universe
 from benchmarks.worker import WorkerFailed, WorkerProcess, produce_frames
@@ -47,7 +47,6 @@ from streams.topics import DEFAULT_TOPICS
 SYMBOLS = 500
 BAR_SECONDS = 1
 TICKS_PER_SYMBOL_PER_BAR = 5
-SIZES = (100_000, 1_000_000, 10_000_000)
 REPEAT = 3
 RESTART_TIMEOUT_S = 300.0
 
@@ -303,17 +302,6 @@ def run(
     return 0
 
 
-def sizes_arg(text: str) -> list[int]:
-    """``100000,1000000`` (``_`` allowed) as a list of positive whole numbers."""
-    try:
-        sizes = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected sizes like 100000,1000000, got {text!r}") from None
-    if not sizes or min(sizes) <= 0:
-        raise argparse.ArgumentTypeError(f"sizes must be > 0, got {text!r}")
-    return list(dict.fromkeys(sizes))
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.recovery",
@@ -322,10 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--sizes",
-        type=sizes_arg,
-        default=list(SIZES),
+        type=options.history_sizes,
+        default=list(options.RECOVERY_SIZES),
         metavar="N,N,...",
-        help="history sizes in ticks (default " + ",".join(map(str, SIZES)) + ")",
+        help="history sizes in ticks (default " + ",".join(map(str, options.RECOVERY_SIZES)) + ")",
     )
     parser.add_argument("--repeat", type=int, default=REPEAT, metavar="R", help="repetitions")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write {'recovery': ...} here")
@@ -339,7 +327,10 @@ def _say(text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.repeat <= 0:
+        parser.error(f"--repeat must be > 0, got {args.repeat}")
     return run(args.sizes, args.repeat, args.json, args.log_dir, args.seed)
 
 
