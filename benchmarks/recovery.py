@@ -119,14 +119,13 @@ def next_interval(workload: Workload) -> list[tuple[int, bytes]]:
 
 async def recovery_run(
     workload: Workload,
-    payloads: list[tuple[int, bytes]],
     extra: list[tuple[int, bytes]],
     config: Path,
     log_dir: Path,
     tag: str,
 ) -> dict[str, Any]:
     """One history written, caught up, killed and recovered from; its figures."""
-    ticks = sum(len(t) for _p, t in workload.frames) if workload.frames else None
+    payloads = workload.payloads
     final = workload.final_watermark
     load_before = os.getloadavg()
     with embedded_broker(log_path=log_dir / f"{tag}.broker.log") as (bootstrap, _broker):
@@ -154,7 +153,7 @@ async def recovery_run(
             await watcher.consumer.stop()
     assert second is not None
     return {
-        "ticks": ticks,
+        "ticks": workload.ticks,
         "bars": workload.bars,
         "frames": len(payloads),
         "history_write_s": write_s,
@@ -229,7 +228,7 @@ async def _measure(
         for rep in range(repeat):
             stopping.check()
             tag = f"recovery-{size}-r{rep + 1}-{uuid.uuid4().hex[:6]}"
-            run = await recovery_run(workload, workload.payloads, extra, config, log_dir, tag)
+            run = await recovery_run(workload, extra, config, log_dir, tag)
             runs[size].append(run)
             _say(
                 f"{size:,} ticks, run {rep + 1}: written in {run['history_write_s']:.1f} s, "
