@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.analytics.universe import Universe
-from benchmarks import e2e, keeping_up, options, report, stopping
+from benchmarks import e2e, keeping_up, options, recovery, report, stopping
 from benchmarks.paced import PacedFeed, PacedTicks
 from benchmarks.pandas_baseline import run_baseline
 from benchmarks.services import ServiceFailed
@@ -61,6 +61,8 @@ SEARCH_BELOW = 8  # the search goes down to the lowest rate / 8
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark for parsed ``args``; print the table; exit status."""
     args = options.resolve(args)
+    if args.recovery:
+        return recovery.run(args.recovery_sizes, args.repeat, args.json, args.log_dir, args.seed)
     # `rotation` logs at INFO by default; the clients' chatter would bury the progress.
     for name in ("aiokafka", "streams.admin"):
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -32,6 +32,7 @@ FULL = {
 RATE = 20_000.0
 EXTRA_RATES = (200_000.0,)
 SEARCH_DURATION = 10.0
+RECOVERY_SIZES = (100_000, 1_000_000, 10_000_000)
 
 
 def _positive_int(text: str) -> int:
@@ -59,6 +60,11 @@ def _symbols(text: str) -> int:
     if value < 20:
         raise argparse.ArgumentTypeError(f"a synthetic universe needs >= 20 symbols, got {value}")
     return value
+
+
+def history_sizes(text: str) -> list[int]:
+    """``100000,1000000`` as a list of positive whole numbers."""
+    return list(dict.fromkeys(_positive_int(part) for part in text.split(",") if part.strip()))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -199,6 +205,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1.0,
         metavar="S",
         help="seconds between recomputes of the pandas baseline (default 1)",
+    )
+    parser.add_argument(
+        "--recovery",
+        action="store_true",
+        help="instead of the figures above: seconds from a SIGKILLed worker's replacement "
+        "start to its first metrics, per history size (benchmarks.recovery; uses --repeat, "
+        "--json, --seed, --log-dir)",
+    )
+    parser.add_argument(
+        "--recovery-sizes",
+        type=history_sizes,
+        default=list(RECOVERY_SIZES),
+        metavar="N,N,...",
+        help="history sizes in ticks of --recovery (default "
+        + ",".join(map(str, RECOVERY_SIZES))
+        + ")",
     )
     parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic ticks")
     parser.add_argument(

@@ -228,3 +228,39 @@ def test_rate_and_rates_name_the_paced_rates():
     assert args.symbols == [500, 5000, 10000]
     args = options.resolve(parser.parse_args(["--rates", "30000"]))
     assert args.rates == [30_000.0] and args.rate == 30_000.0
+
+
+def test_recovery_benchmark_writes_the_restart_time_per_history_size(tmp_path):
+    """A tiny history (two 1-second intervals of 500 symbols): written, caught up,
+    worker SIGKILLed, a new one started; the JSON has the issue's shape."""
+    path = tmp_path / "recovery.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rotation.cli",
+            "bench",
+            "--recovery",
+            "--recovery-sizes",
+            "2000",
+            "--repeat",
+            "1",
+            "--json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    recovery = json.loads(path.read_text())["recovery"]
+    assert set(recovery) == {"2000"}
+    row = recovery["2000"]
+    assert row["snapshots"] is False
+    assert row["restart_to_metrics_s"] > 0
+    assert row["restart_to_ready_s"] > 0
+    (run,) = row["runs"]
+    assert run["killed_exit_code"] == -9  # SIGKILL
+    assert run["catch_up_s"] > 0
+    assert "to metrics" in done.stdout  # the table
