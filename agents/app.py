@@ -14,6 +14,7 @@ import faust
 from agents import bar_agent, rotation_agent
 from agents.analytics.universe import Universe
 from agents.kafka_transport import App
+from agents.snapshot_store import SnapshotStore
 from streams.broker_watch import BrokerWatch
 from streams.kafka import Settings, faust_broker_credentials
 
@@ -58,8 +59,21 @@ def create_app(settings: Settings, universe: Universe, started: float | None = N
         )
         for spec in universe.topics
     }
-    bar_agent.register(app, universe, topics, settings)
-    rotation_agent.register(app, universe, topics, settings)
+    store = SnapshotStore(
+        settings.kafka_kwargs(),
+        settings.app_id,
+        universe.topics.ticks.partitions,
+        universe.snapshots.local_dir,
+    )
+    closing = [
+        bar_agent.register(app, universe, topics, settings, store),
+        rotation_agent.register(app, universe, topics, settings, store),
+    ]
+
+    @app.on_before_shutdown.connect
+    async def _close_snapshots(sender: faust.App, **kwargs: object) -> None:
+        for snapshots in closing:
+            await snapshots.close()
 
     ready = {"done": False}
 

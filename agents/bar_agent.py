@@ -8,12 +8,14 @@ wrong partition, too far in the future or past, late, duplicate, off-session) go
 dead-letter topic with its original bytes, its source and a reason; the other ticks
 of the same frame go on, and nothing stops the agent.
 
-State survives a crash or a rebalance without a state store: when a partition's
-messages do not continue where this process left off (first message after start or
-after an assignment), this agent reads ``rotation.bars`` and the partition's tick
-messages and :class:`agents.recovery.BarRecovery` rebuilds the state from them: from
-the last frame this stage published for the partition and the tick messages from that
-frame's ``replay_from`` offset on, passed through the same checks.
+State survives a crash or a rebalance: the agent writes snapshots of each partition's
+state (:mod:`agents.snapshots`), and when a partition's messages do not continue where
+this process left off (first message after start or after an assignment), it reads the
+newest usable snapshot and the partition's tick messages after it, passed through the
+same checks (:meth:`agents.recovery.BarRecovery.resume`). Without one, it reads
+``rotation.bars`` and :class:`agents.recovery.BarRecovery` rebuilds the state from the
+last frame this stage published for the partition and the tick messages from that
+frame's ``replay_from`` offset on.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from agents.analytics.tick_partition import TickPartition
 from agents.analytics.universe import Universe
 from agents.deadletters import DeadLetterCounts, dead_letter
 from agents.recovery import BarRecovery, BarState, produced_at_us
+from agents.snapshot_store import SnapshotStore
+from agents.snapshots import StageSnapshots
 from agents.topic_reader import read_partition
 from streams.codec import encode
 from streams.kafka import Settings
@@ -56,25 +60,50 @@ def producer_of(headers: Any) -> str:
 
 
 def register(
-    app: faust.App, universe: Universe, topics: dict[str, faust.TopicT], settings: Settings
-) -> None:
+    app: faust.App,
+    universe: Universe,
+    topics: dict[str, faust.TopicT],
+    settings: Settings,
+    store: SnapshotStore,
+) -> StageSnapshots[BarState]:
+    """Register the agent; returns its snapshots (closed by the app at shutdown)."""
     states: dict[int, BarState] = {}
     TICKS, BARS = universe.topics.ticks, universe.topics.bars
     out, deadletters = topics[BARS.name], topics[universe.topics.deadletter.name]
     recovery = BarRecovery(universe, partitioner(TICKS.partitions))
+    snapshots = StageSnapshots(
+        "bars",
+        BarState,
+        store,
+        universe.snapshots,
+        universe,
+        {
+            "universe": universe,
+            "calendar": universe.calendar,
+            "partition_of": recovery.partition_of,
+        },
+    )
     client = settings.kafka_kwargs()
     counts = DeadLetterCounts(log)
 
     async def recover(partition: int, first_offset: int) -> BarState:
+        snapshots.started(partition)
         if first_offset == 0:
             return recovery.fresh(partition)  # the partition's first message: nothing to rebuild
         started = time.monotonic()
-        state = await recovery.rebuild(
-            partition,
-            first_offset,
-            read_partition(client, BARS.name, 0),
-            lambda start: read_partition(client, TICKS.name, partition, start, first_offset),
-        )
+        found = await snapshots.restore(partition, first_offset)
+        if found is not None:
+            state = await recovery.resume(
+                found[0],
+                read_partition(client, TICKS.name, partition, found[1].offset + 1, first_offset),
+            )
+        else:
+            state = await recovery.rebuild(
+                partition,
+                first_offset,
+                read_partition(client, BARS.name, 0),
+                lambda start: read_partition(client, TICKS.name, partition, start, first_offset),
+            )
         log.info(
             "partition %d: state rebuilt from %s in %.2f s",
             partition,
@@ -152,3 +181,6 @@ def register(
                 await reject(rejections, partition, offset)
             for frame in frames:
                 await out.send(key=str(partition).encode(), value=encode(frame))
+            snapshots.after(partition, offset, states[partition], len(frames))
+
+    return snapshots

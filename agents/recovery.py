@@ -95,6 +95,7 @@ class BarState:
     gate: TickGate
     frame_offset: int | None = None
     tick_messages: int = 0
+    snapshot_offset: int | None = None
 
     @property
     def offset(self) -> int:
@@ -102,6 +103,11 @@ class BarState:
 
     def rebuilt_from(self) -> str:
         """Where the state came from, for the log line."""
+        if self.snapshot_offset is not None:
+            return (
+                f"the snapshot of offset {self.snapshot_offset} and "
+                f"{self.tick_messages} tick messages"
+            )
         frame = (
             "no frame" if self.frame_offset is None else f"the frame of offset {self.frame_offset}"
         )
@@ -155,13 +161,25 @@ class BarRecovery:
         replay_from = 0 if last is None else state.partition.restore(last)
         state.gate.restore(state.partition.bars.watermark)
         state.frame_offset = None if last is None else last.source_offset
-        async for record in each(tick_records(replay_from)):
+        await self._replay(state, tick_records(replay_from))
+        return state
+
+    async def resume(self, state: BarState, tick_records: Records) -> BarState:
+        """A snapshot's state (after tick message ``state.offset``) brought up to date with
+        ``tick_records``, the partition's tick messages after it up to the first
+        unprocessed one; what they close was published before, so nothing is kept."""
+        state.snapshot_offset, state.frame_offset, state.tick_messages = state.offset, None, 0
+        await self._replay(state, tick_records)
+        return state
+
+    @staticmethod
+    async def _replay(state: BarState, tick_records: Records) -> None:
+        async for record in each(tick_records):
             ticks, _ = state.gate.check(
                 decode_message(record.value), produced_at_us(record.timestamp)
             )
             state.partition.apply(ticks, record.offset)
             state.tick_messages += 1
-        return state
 
 
 # Stage two.
@@ -203,7 +221,12 @@ class RotationRecovery:
         """The state after ``records`` (the partition's bars messages from its start up to
         the first unprocessed one, in offset order), and how many there were; nothing
         they produce is kept."""
-        stage = self.fresh()
+        return await self.resume(self.fresh(), records)
+
+    async def resume(self, stage: RotationStage, records: Records) -> tuple[RotationStage, int]:
+        """``stage`` (fresh, or a snapshot's) brought up to date with ``records``, the
+        partition's bars messages after ``stage.offset`` up to the first unprocessed
+        one, and how many there were; nothing they produce is kept."""
         count = 0
         async for record in each(records):
             count += 1

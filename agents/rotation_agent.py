@@ -7,11 +7,13 @@ compact by key); signals carry content-derived ids to deduplicate on, and the Ka
 headers ``level`` (headline, supporting, detail) and ``kind`` (UTF-8), so a consumer
 can filter without decoding the value.
 
-After a restart or a rebalance this agent reads ``rotation.bars`` from its start up to
-the first message this process receives, and :class:`agents.recovery.RotationRecovery`
-rebuilds the state from those messages without sending anything: the engine is a pure
-function of its input, so the rebuilt state equals the lost one, and any output sent
-twice carries the same content and ids.
+The agent writes snapshots of its state (:mod:`agents.snapshots`). After a restart or a
+rebalance it reads the newest usable snapshot and the ``rotation.bars`` messages after
+it up to the first message this process receives (without a snapshot: from the topic's
+start), and :class:`agents.recovery.RotationRecovery` brings the state up to date from
+those messages without sending anything: the engine is a pure function of its input,
+so the rebuilt state equals the lost one, and any output sent twice carries the same
+content and ids.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import msgspec
 from agents.analytics.universe import Universe
 from agents.deadletters import dead_letter
 from agents.recovery import RotationRecovery, RotationStage
+from agents.snapshot_store import SnapshotStore
+from agents.snapshots import StageSnapshots
 from agents.topic_reader import read_partition
 from streams.codec import decode_bar_frame, encode
 from streams.kafka import Settings
@@ -40,27 +44,46 @@ def signal_headers(signal: Signal) -> list[tuple[str, bytes]]:
 
 
 def register(
-    app: faust.App, universe: Universe, topics: dict[str, faust.TopicT], settings: Settings
-) -> None:
+    app: faust.App,
+    universe: Universe,
+    topics: dict[str, faust.TopicT],
+    settings: Settings,
+    store: SnapshotStore,
+) -> StageSnapshots[RotationStage]:
+    """Register the agent; returns its snapshots (closed by the app at shutdown)."""
     BARS = universe.topics.bars
     metrics, signals = topics[universe.topics.metrics.name], topics[universe.topics.signals.name]
     deadletters = topics[universe.topics.deadletter.name]
     client = settings.kafka_kwargs()
     recovery = RotationRecovery(universe, partitioner(universe.topics.ticks.partitions))
+    snapshots = StageSnapshots(
+        "rotation",
+        RotationStage,
+        store,
+        universe.snapshots,
+        universe,
+        {"universe": universe, "calendar": universe.calendar},
+    )
     stages: dict[int, RotationStage] = {}
 
     async def recover(partition: int, first_offset: int) -> RotationStage:
+        snapshots.started(partition)
         if first_offset == 0:
             return recovery.fresh()
         started = time.monotonic()
-        stage, count = await recovery.rebuild(
-            read_partition(client, BARS.name, partition, 0, first_offset)
-        )
-        log.info(
-            "rotation state rebuilt from %d bar messages in %.2f s",
-            count,
-            time.monotonic() - started,
-        )
+        found = await snapshots.restore(partition, first_offset)
+        if found is not None:
+            stage, count = await recovery.resume(
+                found[0],
+                read_partition(client, BARS.name, partition, found[1].offset + 1, first_offset),
+            )
+            origin = f"the snapshot of offset {found[1].offset} and {count} bar messages"
+        else:
+            stage, count = await recovery.rebuild(
+                read_partition(client, BARS.name, partition, 0, first_offset)
+            )
+            origin = f"{count} bar messages"
+        log.info("rotation state rebuilt from %s in %.2f s", origin, time.monotonic() - started)
         return stage
 
     @app.agent(topics[BARS.name], name="rotation")
@@ -86,9 +109,11 @@ def register(
                     ),
                 )
                 continue
-            for snapshots, fired in stage.apply(frame, message.offset):
-                for snapshot in snapshots:
-                    await metrics.send(key=snapshot.subject.encode(), value=encode(snapshot))
+            intervals = 0
+            for outputs, fired in stage.apply(frame, message.offset):
+                intervals += 1
+                for output in outputs:
+                    await metrics.send(key=output.subject.encode(), value=encode(output))
                 for signal in fired:
                     log.info("signal %s", signal.summary)
                     await signals.send(
@@ -96,3 +121,6 @@ def register(
                         value=encode(signal),
                         headers=signal_headers(signal),
                     )
+            snapshots.after(message.partition, message.offset, stage, intervals)
+
+    return snapshots

@@ -22,7 +22,13 @@ from agents.analytics.rrg import RRGParams
 from agents.analytics.rules.rotation_regime import RegimeParams
 from agents.analytics.symbols import SymbolParams
 from agents.analytics.tick_checks import TickRules
-from agents.analytics.universe import PairSpec, RelativeStrengthParams, SignalParams, Universe
+from agents.analytics.universe import (
+    PairSpec,
+    RelativeStrengthParams,
+    SignalParams,
+    SnapshotParams,
+    Universe,
+)
 from rotation.calendar import DEFAULT_EXCHANGE, UnknownExchange, sessions_for
 from rotation.config_source import (
     DEFAULT_CONFIG_NAME,
@@ -167,6 +173,7 @@ TABLES = (
     "topics",
     "gateway",
     "calendar",
+    "snapshots",
 )
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9.\-^=/]*$")  # streams.records.Symbol
 
@@ -359,6 +366,7 @@ def parse_source(source: ConfigSource) -> Universe:
         ticks=_params(raw, "ticks", TickRules, root),
         topics=topics_from(source),
         gateway=_gateway(raw, root),
+        snapshots=_params(raw, "snapshots", SnapshotParams, root),
         calendar=calendar,
     )
 

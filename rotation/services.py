@@ -37,13 +37,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import faust
 
     from agents.app import create_app
+    from agents.snapshot_store import snapshot_topic
     from streams.admin import ensure_topics
 
     settings = kafka_settings(args)
     universe = load_universe(args.config)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    loop.run_until_complete(ensure_topics(settings.bootstrap, universe.topics, settings.security))
+    topics = [*universe.topics, snapshot_topic(settings.app_id, universe.topics.ticks.partitions)]
+    loop.run_until_complete(ensure_topics(settings.bootstrap, topics, settings.security))
     app = create_app(settings, universe, started)
     worker = faust.Worker(app, loop=loop, loglevel=args.log_level.upper(), quiet=True)
     worker.execute_from_commandline()

@@ -106,6 +106,22 @@ class RelativeStrengthParams:
 
 
 @dataclass(frozen=True)
+class SnapshotParams:
+    """The ``[snapshots]`` table: how often each stage writes its state (after
+    ``every_intervals`` bar intervals or ``every_seconds`` seconds, whichever first; 0
+    turns that trigger off, both 0 turns snapshots off) and the directory of the local
+    cache (empty: none)."""
+
+    every_intervals: int = 200
+    every_seconds: float = 60.0
+    local_dir: str = ""
+
+    def __post_init__(self) -> None:
+        if self.every_intervals < 0 or self.every_seconds < 0:
+            raise ValueError("every_intervals and every_seconds must be >= 0 (0: off)")
+
+
+@dataclass(frozen=True)
 class Universe:
     symbols: dict[str, SymbolSpec]
     groups: dict[str, tuple[str, ...]]
@@ -125,6 +141,8 @@ class Universe:
     gateway: dict[str, Any] = field(default_factory=dict)
     """``[gateway]`` settings given in the file: field name of
     ``gateway.settings.GatewaySettings`` -> value (checked against its fields)."""
+    snapshots: SnapshotParams = field(default_factory=SnapshotParams)
+    """When the worker's stages write snapshots of their state (``[snapshots]``)."""
     calendar: Sessions = field(default_factory=Sessions.continuous)
     """The trading sessions bars follow (``[calendar] exchange``); continuous: the
     epoch grid, no time off-session."""
