@@ -19,6 +19,8 @@ from confluent_kafka import Consumer, TopicPartition
 from websockets.asyncio.client import connect
 
 from agents.analytics.pipeline import Pipeline
+from agents.snapshot_codec import Snapshot, fingerprint
+from agents.snapshot_store import SnapshotStore
 from rotation.broker import embedded_broker
 from rotation.config import load_universe
 from rotation.up import Child
@@ -80,15 +82,49 @@ def run_feed(bootstrap: str, log_dir, started: float) -> Child:
     )
 
 
-def worker(name: str, bootstrap: str, log_dir, started: float) -> Child:
-    return Child(
-        name,
-        ["worker"],
-        {"KAFKA_BOOTSTRAP": bootstrap, "PYTHONUNBUFFERED": "1"},
-        log_dir,
-        None,
-        started,
+# Snapshot settings per scenario: "restart" replays from the start (no snapshots), the
+# others take them often, so the killed worker has written several.
+SNAPSHOTS = {
+    "restart": {"EVERY_INTERVALS": "0", "EVERY_SECONDS": "0"},
+    "snapshot": {"EVERY_INTERVALS": "15", "EVERY_SECONDS": "0"},
+    "takeover": {"EVERY_INTERVALS": "15", "EVERY_SECONDS": "0"},
+}
+
+
+def worker(name: str, bootstrap: str, log_dir, started: float, scenario: str) -> Child:
+    env = {"KAFKA_BOOTSTRAP": bootstrap, "PYTHONUNBUFFERED": "1"}
+    env |= {f"ROTATION__SNAPSHOTS__{k}": v for k, v in SNAPSHOTS[scenario].items()}
+    return Child(name, ["worker"], env, log_dir, None, started)
+
+
+def damage_the_newest_rotation_snapshot(bootstrap: str) -> int:
+    """Write a snapshot of stage two whose body does not decompress, as the newest one
+    (it names the one before as its previous); returns its input offset."""
+    universe = load_universe()
+    store = SnapshotStore({"bootstrap_servers": bootstrap}, "rotation", 4)
+    good = next(iter(asyncio.run(newest(store))))
+    bad = Snapshot.of(
+        "rotation", 0, good.offset, fingerprint(universe, 4), b"damaged on purpose", 0
     )
+    asyncio.run(write_and_close(store, bad))
+    assert bad.previous >= 0, "the damaged snapshot points back to the good one"
+    return bad.offset
+
+
+async def newest(store: SnapshotStore) -> list[Snapshot]:
+    out = []
+    async for snapshot in store.from_topic("rotation", 0):
+        out.append(snapshot)
+        break
+    assert out, "the killed worker should have written a snapshot of stage two"
+    return out
+
+
+async def write_and_close(store: SnapshotStore, snapshot: Snapshot) -> None:
+    try:
+        await store.write(snapshot)
+    finally:
+        await store.close()
 
 
 def wait_for_metrics(bootstrap: str, count: int) -> None:
@@ -145,7 +181,7 @@ class SignalWatcher:
         return self.ids
 
 
-@pytest.mark.parametrize("scenario", ["restart", "takeover"])
+@pytest.mark.parametrize("scenario", ["restart", "snapshot", "takeover"])
 def test_killed_worker_loses_no_state(tmp_path, reference, scenario):
     started = time.monotonic()
     with embedded_broker(log_path=tmp_path / "broker.log") as (bootstrap, _):
@@ -155,9 +191,9 @@ def test_killed_worker_loses_no_state(tmp_path, reference, scenario):
         gateway = Child("gateway", ["gateway", "--port", str(port)], env, tmp_path, None, started)
         wait_for_port(port)
         watcher = SignalWatcher(f"ws://127.0.0.1:{port}/ws")
-        children = [gateway, worker("worker-a", bootstrap, tmp_path, started)]
+        children = [gateway, worker("worker-a", bootstrap, tmp_path, started, scenario)]
         if scenario == "takeover":
-            children.append(worker("worker-b", bootstrap, tmp_path, started))
+            children.append(worker("worker-b", bootstrap, tmp_path, started, scenario))
             # Both in the group before any tick, so the partitions are split between them.
             wait_until(
                 lambda: all(c.ready_after is not None for c in children[1:]),
@@ -175,8 +211,11 @@ def test_killed_worker_loses_no_state(tmp_path, reference, scenario):
             wait_for_metrics(bootstrap, len(reference.snapshots) // 4)
             children[1].proc.send_signal(signal.SIGKILL)
             children[1].proc.wait()
-            if scenario == "restart":
-                children.append(worker("worker-c", bootstrap, tmp_path, started))
+            damaged = None
+            if scenario == "snapshot":
+                damaged = damage_the_newest_rotation_snapshot(bootstrap)
+            if scenario != "takeover":
+                children.append(worker("worker-c", bootstrap, tmp_path, started, scenario))
             feed.proc.send_signal(signal.SIGCONT)
             compare(bootstrap, reference)
             # The subscriber saw every signal, each id once, across the crash.
@@ -198,5 +237,15 @@ def test_killed_worker_loses_no_state(tmp_path, reference, scenario):
     # After a restart the new worker always rebuilds. In a takeover, Tansu decides which
     # worker held the partitions when the kill came; the figures above are the check.
     if scenario == "restart":
-        assert "state rebuilt" in logs
+        assert "state rebuilt" in logs and "from the snapshot of offset" not in logs
+    if scenario == "snapshot":
+        restarted = (tmp_path / "worker-c.log").read_text()
+        assert (
+            f"snapshot of rotation partition 0 at input offset {damaged} skipped: "
+            "the body does not decompress"
+        ) in restarted
+        assert "rotation state rebuilt from the snapshot of offset" in restarted
+        assert "state rebuilt from the snapshot of offset" in restarted.replace(
+            "rotation state rebuilt", ""
+        )
     print(logs[-3000:], file=sys.stderr)
