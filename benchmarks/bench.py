@@ -62,7 +62,14 @@ def run(args: argparse.Namespace) -> int:
     """Run the benchmark for parsed ``args``; print the table; exit status."""
     args = options.resolve(args)
     if args.recovery:
-        return recovery.run(args.recovery_sizes, args.repeat, args.json, args.log_dir, args.seed)
+        return recovery.run(
+            args.recovery_sizes,
+            args.repeat,
+            args.json,
+            args.log_dir,
+            args.seed,
+            args.recovery_modes,
+        )
     # `rotation` logs at INFO by default; the clients' chatter would bury the progress.
     for name in ("aiokafka", "streams.admin"):
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -67,6 +67,20 @@ def history_sizes(text: str) -> list[int]:
     return list(dict.fromkeys(_positive_int(part) for part in text.split(",") if part.strip()))
 
 
+RECOVERY_MODES = ("snapshots", "replay")
+
+
+def recovery_modes(text: str) -> tuple[str, ...]:
+    """``snapshots,replay`` (either or both) as a tuple, in the order given."""
+    modes = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [m for m in modes if m not in RECOVERY_MODES]
+    if unknown or not modes:
+        raise argparse.ArgumentTypeError(
+            f"expected snapshots, replay or both, comma-separated; got {text!r}"
+        )
+    return modes
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quick",
@@ -221,6 +235,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="history sizes in ticks of --recovery (default "
         + ",".join(map(str, RECOVERY_SIZES))
         + ")",
+    )
+    parser.add_argument(
+        "--recovery-modes",
+        type=recovery_modes,
+        default=RECOVERY_MODES,
+        metavar="M,M",
+        help="--recovery from snapshots, by replay of the history, or both (default "
+        "snapshots,replay: each size measured both ways, alternating)",
     )
     parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic ticks")
     parser.add_argument(

@@ -123,8 +123,11 @@ async def recovery_run(
     config: Path,
     log_dir: Path,
     tag: str,
+    snapshots: bool = True,
 ) -> dict[str, Any]:
-    """One history written, caught up, killed and recovered from; its figures."""
+    """One history written, caught up, killed and recovered from; its figures.
+    ``snapshots``: the workers write snapshots with the shipped ``[snapshots]`` settings;
+    off, they write none and the new worker replays the history."""
     payloads = workload.payloads
     final = workload.final_watermark
     load_before = os.getloadavg()
@@ -136,6 +139,9 @@ async def recovery_run(
         watcher = MetricsWatcher(bootstrap)
         await watcher.consumer.start()
         env = {"KAFKA_BOOTSTRAP": bootstrap, "ROTATION_APP_ID": tag, "PYTHONUNBUFFERED": "1"}
+        if not snapshots:
+            env |= {"ROTATION__SNAPSHOTS__EVERY_INTERVALS": "0"}
+            env |= {"ROTATION__SNAPSHOTS__EVERY_SECONDS": "0"}
         first = WorkerProcess(config, env, log_dir / f"{tag}.worker1.log")
         second: WorkerProcess | None = None
         try:
@@ -152,7 +158,15 @@ async def recovery_run(
                 second.stop()
             await watcher.consumer.stop()
     assert second is not None
+    rebuilt = [
+        line
+        for line in (log_dir / f"{tag}.worker2.log").read_text(errors="replace").splitlines()
+        if "state rebuilt from" in line
+    ]
     return {
+        "snapshots": snapshots,
+        "rebuilt_from_snapshots": sum("from the snapshot of offset" in x for x in rebuilt),
+        "rebuilt_by_replay": sum("from the snapshot of offset" not in x for x in rebuilt),
         "ticks": workload.ticks,
         "bars": workload.bars,
         "frames": len(payloads),
@@ -176,20 +190,34 @@ def _median(values: list[float | None]) -> float | None:
     return statistics.median(known) if known else None
 
 
-def summarize(runs: dict[int, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
-    """The ``recovery`` key: per history size (as text), medians and every run."""
+MODES = options.RECOVERY_MODES
+"""Recovery with the shipped snapshots, and by replaying the history (none written)."""
+
+
+def _medians(size_runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "snapshots": size_runs[0]["snapshots"],
+        "ticks": size_runs[0]["ticks"],
+        "history_write_s": _median([r["history_write_s"] for r in size_runs]),
+        "catch_up_s": _median([r["catch_up_s"] for r in size_runs]),
+        "restart_to_ready_s": _median([r["restart_to_ready_s"] for r in size_runs]),
+        "restart_to_metrics_s": _median([r["restart_to_metrics_s"] for r in size_runs]),
+        "repeat": len(size_runs),
+        "runs": size_runs,
+    }
+
+
+def summarize(runs: dict[int, dict[str, list[dict[str, Any]]]]) -> dict[str, dict[str, Any]]:
+    """The ``recovery`` key: per history size (as text), the medians and every run of
+    recovery with snapshots (when measured; else by replay), the replay's under
+    ``without_snapshots`` beside them."""
     out: dict[str, dict[str, Any]] = {}
-    for size, size_runs in runs.items():
-        out[str(size)] = {
-            "snapshots": False,
-            "ticks": size_runs[0]["ticks"],
-            "history_write_s": _median([r["history_write_s"] for r in size_runs]),
-            "catch_up_s": _median([r["catch_up_s"] for r in size_runs]),
-            "restart_to_ready_s": _median([r["restart_to_ready_s"] for r in size_runs]),
-            "restart_to_metrics_s": _median([r["restart_to_metrics_s"] for r in size_runs]),
-            "repeat": len(size_runs),
-            "runs": size_runs,
-        }
+    for size, by_mode in runs.items():
+        measured = {mode: _medians(r) for mode, r in by_mode.items() if r}
+        row = measured.get("snapshots") or measured["replay"]
+        if "snapshots" in measured and "replay" in measured:
+            row["without_snapshots"] = measured["replay"]
+        out[str(size)] = row
     return out
 
 
@@ -198,23 +226,28 @@ def format_table(recovery: dict[str, dict[str, Any]], load: tuple[float, ...]) -
         return "n/a" if value is None else f"{value:.2f}"
 
     lines = [
-        "recovery (no snapshots): medians in seconds",
-        f"{'ticks':>12} {'write':>8} {'catch-up':>9} {'to ready':>9} {'to metrics':>11}",
+        "recovery: medians in seconds; ready and metrics from the new worker's start",
+        f"{'ticks':>12} {'recovery':>9} {'write':>8} {'catch-up':>9} {'to ready':>9} "
+        f"{'to metrics':>11}",
     ]
-    for size, row in recovery.items():
-        lines.append(
-            f"{int(size):>12,} {s(row['history_write_s']):>8} {s(row['catch_up_s']):>9} "
-            f"{s(row['restart_to_ready_s']):>9} {s(row['restart_to_metrics_s']):>11}"
-        )
+    for size, top in recovery.items():
+        rows = [top] + ([top["without_snapshots"]] if "without_snapshots" in top else [])
+        for row in rows:
+            mode = "snapshot" if row["snapshots"] else "replay"
+            lines.append(
+                f"{int(size):>12,} {mode:>9} {s(row['history_write_s']):>8} "
+                f"{s(row['catch_up_s']):>9} {s(row['restart_to_ready_s']):>9} "
+                f"{s(row['restart_to_metrics_s']):>11}"
+            )
     lines.append("load average at the end: " + " ".join(f"{x:.2f}" for x in load))
     return "\n".join(lines)
 
 
 async def _measure(
-    sizes: list[int], repeat: int, seed: int, log_dir: Path
-) -> dict[int, list[dict[str, Any]]]:
+    sizes: list[int], repeat: int, seed: int, log_dir: Path, modes: tuple[str, ...]
+) -> dict[int, dict[str, list[dict[str, Any]]]]:
     config = write_universe(log_dir, SYMBOLS, BAR_SECONDS)
-    runs: dict[int, list[dict[str, Any]]] = {s: [] for s in sizes}
+    runs: dict[int, dict[str, list[dict[str, Any]]]] = {s: {m: [] for m in modes} for s in sizes}
     for size in sizes:
         _say(f"history of {size:,} ticks: making it")
         workload = make_workload(
@@ -226,26 +259,34 @@ async def _measure(
         )
         extra = next_interval(workload)
         for rep in range(repeat):
-            stopping.check()
-            tag = f"recovery-{size}-r{rep + 1}-{uuid.uuid4().hex[:6]}"
-            run = await recovery_run(workload, extra, config, log_dir, tag)
-            runs[size].append(run)
-            _say(
-                f"{size:,} ticks, run {rep + 1}: written in {run['history_write_s']:.1f} s, "
-                f"caught up {run['catch_up_s']:.1f} s after start; restart: ready "
-                f"{run['restart_to_ready_s']:.2f} s, first metrics "
-                f"{run['restart_to_metrics_s']:.2f} s (load {os.getloadavg()[0]:.2f})"
-            )
+            for mode in modes:  # alternated, so both see the same machine
+                stopping.check()
+                tag = f"recovery-{size}-{mode}-r{rep + 1}-{uuid.uuid4().hex[:6]}"
+                run = await recovery_run(
+                    workload, extra, config, log_dir, tag, snapshots=mode == "snapshots"
+                )
+                runs[size][mode].append(run)
+                _say(
+                    f"{size:,} ticks, {mode}, run {rep + 1}: written in "
+                    f"{run['history_write_s']:.1f} s, "
+                    f"caught up {run['catch_up_s']:.1f} s after start; restart: ready "
+                    f"{run['restart_to_ready_s']:.2f} s, first metrics "
+                    f"{run['restart_to_metrics_s']:.2f} s; partitions rebuilt from "
+                    f"snapshots {run['rebuilt_from_snapshots']}, by replay "
+                    f"{run['rebuilt_by_replay']} (load {os.getloadavg()[0]:.2f})"
+                )
         del workload, extra
     return runs
 
 
-async def _run(sizes: list[int], repeat: int, seed: int, log_dir: Path) -> dict[int, Any]:
+async def _run(
+    sizes: list[int], repeat: int, seed: int, log_dir: Path, modes: tuple[str, ...]
+) -> dict[int, Any]:
     task = asyncio.current_task()
     assert task is not None
     stopping.install(asyncio.get_running_loop(), task)
     try:
-        return await _measure(sizes, repeat, seed, log_dir)
+        return await _measure(sizes, repeat, seed, log_dir, modes)
     except (asyncio.CancelledError, stopping.Interrupted):
         raise KeyboardInterrupt from None
 
@@ -256,6 +297,7 @@ def run(
     json_path: Path | None = None,
     log_dir: Path | None = None,
     seed: int = 7,
+    modes: tuple[str, ...] = MODES,
 ) -> int:
     """Measure every size ``repeat`` times; print the table; write ``{"recovery": ...}``."""
     for name in ("aiokafka", "streams.admin"):
@@ -266,7 +308,7 @@ def run(
     failed = True
     started = time.monotonic()
     try:
-        runs = asyncio.run(_run(sizes, repeat, seed, logs))
+        runs = asyncio.run(_run(sizes, repeat, seed, logs, modes))
         failed = False
     except KeyboardInterrupt:
         print("\ninterrupted; every process this run started has been stopped", file=sys.stderr)
@@ -291,6 +333,7 @@ def run(
                 "ticks_per_symbol_per_bar": TICKS_PER_SYMBOL_PER_BAR,
                 "sizes": sizes,
                 "repeat": repeat,
+                "modes": list(modes),
                 "seed": seed,
                 "wall_s": time.monotonic() - started,
             },
@@ -318,6 +361,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", type=Path, metavar="PATH", help="write {'recovery': ...} here")
     parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic ticks")
     parser.add_argument("--log-dir", type=Path, metavar="DIR", help="keep every log here")
+    parser.add_argument(
+        "--modes",
+        type=options.recovery_modes,
+        default=MODES,
+        metavar="M,M",
+        help="recover from snapshots, by replay, or both (default snapshots,replay)",
+    )
     return parser
 
 
@@ -330,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.repeat <= 0:
         parser.error(f"--repeat must be > 0, got {args.repeat}")
-    return run(args.sizes, args.repeat, args.json, args.log_dir, args.seed)
+    return run(args.sizes, args.repeat, args.json, args.log_dir, args.seed, args.modes)
 
 
 if __name__ == "__main__":

@@ -257,10 +257,15 @@ def test_recovery_benchmark_writes_the_restart_time_per_history_size(tmp_path):
     recovery = json.loads(path.read_text())["recovery"]
     assert set(recovery) == {"2000"}
     row = recovery["2000"]
-    assert row["snapshots"] is False
-    assert row["restart_to_metrics_s"] > 0
-    assert row["restart_to_ready_s"] > 0
-    (run,) = row["runs"]
-    assert run["killed_exit_code"] == -9  # SIGKILL
-    assert run["catch_up_s"] > 0
-    assert "to metrics" in done.stdout  # the table
+    assert row["snapshots"] is True
+    replay = row["without_snapshots"]
+    assert replay["snapshots"] is False
+    for figures in (row, replay):
+        assert figures["restart_to_metrics_s"] > 0
+        assert figures["restart_to_ready_s"] > 0
+        (run,) = figures["runs"]
+        assert run["killed_exit_code"] == -9  # SIGKILL
+        assert run["catch_up_s"] > 0
+    assert replay["runs"][0]["rebuilt_from_snapshots"] == 0
+    assert replay["runs"][0]["rebuilt_by_replay"] > 0
+    assert "to metrics" in done.stdout and "snapshot" in done.stdout  # the table

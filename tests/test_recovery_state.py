@@ -76,6 +76,11 @@ def stage_two(stage: RotationStage, record: Recorded) -> list[bytes]:
 
 @pytest.fixture(scope="module")
 def recording() -> Recording:
+    return record_run()
+
+
+def record_run() -> Recording:
+    """Both stages over ``DAYS`` simulated sessions, every message recorded."""
     rec = Recording()
     recovery = BarRecovery(UNIVERSE, PARTITION_OF)
     sim = Simulator(UNIVERSE, seed=SEED)

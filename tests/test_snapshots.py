@@ -29,11 +29,11 @@ from agents.snapshot_codec import (
 )
 from agents.snapshot_store import SnapshotStore
 from agents.snapshots import StageSnapshots
-from tests.test_recovery_state import (  # noqa: F401  (recording: a fixture)
+from tests.test_recovery_state import (
     PARTITION_OF,
     UNIVERSE,
     Recording,
-    recording,
+    record_run,
     stage_one,
     stage_two,
 )
@@ -44,6 +44,11 @@ BAR_REFERENCES = {
     "partition_of": PARTITION_OF,
 }
 ROTATION_REFERENCES = {"universe": UNIVERSE, "calendar": UNIVERSE.calendar}
+
+
+@pytest.fixture(scope="module")
+def recording() -> Recording:
+    return record_run()
 
 
 def through_chunks(state: object, references: dict[str, object], offset: int) -> Snapshot:
