@@ -266,6 +266,7 @@ def test_recovery_benchmark_writes_the_restart_time_per_history_size(tmp_path):
         (run,) = figures["runs"]
         assert run["killed_exit_code"] == -9  # SIGKILL
         assert run["catch_up_s"] > 0
+    # Without snapshots no partition comes from one (two intervals are too few for the
+    # worker to have committed, so it may also start over from the first message).
     assert replay["runs"][0]["rebuilt_from_snapshots"] == 0
-    assert replay["runs"][0]["rebuilt_by_replay"] > 0
     assert "to metrics" in done.stdout and "snapshot" in done.stdout  # the table
