@@ -1,14 +1,15 @@
 """Where snapshots are kept: a Kafka topic every worker reads, and a local file cache.
 
 The topic is ``<app id>-snapshots`` (as Kafka Streams names a store's changelog
-``<application.id>-<store>-changelog``), keyed by ``<stage>/<partition>``, one topic
-partition per key: stage one's tick partition ``p`` writes to partition ``p``, stage
-two to the partition after the last tick partition. On real Kafka the topic may be
-compacted by key; the embedded broker never compacts, so a reader must not scan it:
-after each snapshot is written, the offset of its first message is committed for the
-consumer group ``<app id>-snapshots`` on its partition (a known recent offset), and
-each snapshot names the offset of the one before it, so a reader goes from the newest
-back to older ones without reading anything else.
+``<application.id>-<store>-changelog``), one topic partition per stage partition:
+stage one's tick partition ``p`` writes to partition ``p``, stage two to the partition
+after the last tick partition. Messages are keyed ``<stage>/<partition>/<chunk>``, and
+the topic is created compacted (``cleanup.policy=compact``): real Kafka keeps the newest
+snapshot's chunks and drops older ones. The embedded broker never compacts, so a reader
+must not scan the topic: after each snapshot is written, the offset of its first
+message is committed for the consumer group ``<app id>-snapshots`` on its partition (a
+known recent offset), and each snapshot names the offset of the one before it, so a
+reader goes from the newest back to older ones without reading anything else.
 
 The local cache (``[snapshots] local_dir``) holds the newest snapshot of each stage
 and partition this worker wrote, in one file each: a worker restarting on the same
@@ -42,9 +43,11 @@ def snapshot_topic(app_id: str, tick_partitions: int) -> TopicSpec:
     return TopicSpec(
         f"{app_id}-snapshots",
         tick_partitions + 1,
-        "<stage>/<partition>",
+        "<stage>/<partition>/<chunk>",
         bytes,
-        "Snapshots of the stages' state (agents/snapshot_codec.py), one partition per key.",
+        "Snapshots of the stages' state (agents/snapshot_codec.py), a partition per stage "
+        "partition.",
+        (("cleanup.policy", "compact"),),
     )
 
 
@@ -109,10 +112,10 @@ class SnapshotStore:
                 await producer.send(
                     self.topic.name,
                     value,
-                    key=f"{snapshot.stage}/{snapshot.partition}".encode(),
+                    key=f"{snapshot.stage}/{snapshot.partition}/{i}".encode(),
                     partition=part,
                 )
-                for value in chunks(snapshot)
+                for i, value in enumerate(chunks(snapshot))
             ]
             first = (await sent[0]).offset
             for future in sent[1:]:
@@ -173,12 +176,9 @@ class SnapshotStore:
         one's ``previous``; a snapshot that cannot be put together ends the chain (with a
         log line)."""
         part = self.partition(stage, partition)
-        consumer = AIOKafkaConsumer(**self.client, group_id=self.group, enable_auto_commit=False)
-        await consumer.start()
-        try:
-            offset = await self._committed(consumer, part)
-        finally:
-            await consumer.stop()
+        async with self._lock:
+            _, committer = await self._clients()
+            offset = await self._committed(committer, part)
         seen: set[int] = set()
         while offset >= 0 and offset not in seen:
             seen.add(offset)
@@ -196,8 +196,9 @@ class SnapshotStore:
             offset = snapshot.previous
 
     async def _read_at(self, part: int, offset: int) -> Snapshot | None:
-        """The snapshot whose first message is at ``offset``."""
-        assembler, wanted, read = Assembler(), None, 0
+        """The snapshot whose first message is at ``offset`` (or, where compaction took
+        that message, the first snapshot completed after it)."""
+        assembler, read = Assembler(), 0
         records = read_partition(self.client, self.topic.name, part, offset)
         try:
             async for record in records:
@@ -207,13 +208,9 @@ class SnapshotStore:
                 try:
                     chunk = decode_chunk(record.value)
                 except SnapshotError as exc:
-                    if wanted is None:
+                    if record.offset == offset:
                         log.warning("%s[%d]@%d: %s", self.topic.name, part, offset, exc)
                         return None
-                    continue
-                if wanted is None:
-                    wanted = chunk.snapshot_id
-                if chunk.snapshot_id != wanted:
                     continue
                 snapshot = assembler.add(chunk)
                 if snapshot is not None:

@@ -1,11 +1,13 @@
 """A stage's snapshots: when to take one, and the newest usable one to recover from.
 
-A stage takes a snapshot of a partition's state after ``[snapshots] every_intervals``
-bar intervals or ``every_seconds`` seconds, whichever comes first, once at least one
-interval closed since the last. The state is written to bytes at once (a few
-milliseconds for the shipped universe), and sent and committed in the background
-(:class:`SnapshotStore`); a write still under way when the next is due makes the stage
-skip that one. A failed write is a warning: the stage goes on, and the next snapshot
+A stage takes a snapshot of a partition's state after the first interval it closes,
+then after ``[snapshots] every_intervals`` bar intervals or ``every_seconds`` seconds,
+whichever comes first, once at least one interval closed since the last. (The first
+one bounds a restart early in a partition's life too: without it, a restart in the
+first ``every_intervals`` intervals would replay the input from its start.) The state
+is written to bytes at once (a few milliseconds for the shipped universe), and sent and
+committed in the background (:class:`SnapshotStore`); a write still under way when the
+next is due makes the stage skip that one. A failed write is a warning: the stage goes on, and the next snapshot
 or a full replay covers a restart.
 
 Recovering, the stage tries the snapshots from the newest back: the local cache if it
@@ -40,6 +42,7 @@ S = TypeVar("S")
 class _Due:
     intervals: int = 0
     since: float = 0.0
+    first: bool = True
 
 
 class StageSnapshots(Generic[S]):
@@ -81,12 +84,12 @@ class StageSnapshots(Generic[S]):
         params, now = self.params, time.monotonic()
         by_count = 0 < params.every_intervals <= due.intervals
         by_time = 0 < params.every_seconds <= now - due.since
-        if not (by_count or by_time):
+        if not (due.first or by_count or by_time):
             return
         running = self._writing.get(partition)
         if running is not None and not running.done():
             return
-        self._due[partition] = _Due(since=now)
+        self._due[partition] = _Due(since=now, first=False)
         body = encode_state(state, self.references)
         snapshot = Snapshot.of(
             self.stage, partition, offset, self.fingerprint, body, time.time_ns() // 1000

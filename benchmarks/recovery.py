@@ -4,12 +4,14 @@ Per history size and repetition, on a fresh embedded broker on 127.0.0.1: the
 history (a synthetic 500-symbol universe, 1-second bars, :mod:`benchmarks.synthetic`)
 is written to ``quotes.ticks`` as columnar tick frames as fast as the broker takes
 them; a ``rotation worker`` takes it in until it has published the metrics of the
-history's last interval; it is SIGKILLed (its PID only); a new worker with the same
-app id starts, one more interval of ticks is written, and the clock runs from the new
-worker's process start to the first ``rotation.metrics`` message of an interval after
-the kill (and, separately, to its ``worker ready`` line). Figures are medians over
-``--repeat`` runs. The issue this answers asks for restart times that stay flat as the
-history grows; Kafka Streams bounds them with state stores and changelogs
+history's last interval and committed its input (steady state); it is SIGKILLed (its
+PID only); a new worker with the same app id starts, one more interval of ticks is
+written, and the clock runs from the new worker's process start to the first
+``rotation.metrics`` message of an interval after the kill (and, separately, to its
+``worker ready`` line). Each size is measured with the shipped ``[snapshots]`` and with
+snapshots off (the new worker replays the history), alternating, so both see the same
+machine. Figures are medians over ``--repeat`` runs. Restart times should stay flat as
+the history grows; Kafka Streams bounds them with state stores and changelogs
 (https://kafka.apache.org/documentation/streams/architecture#streams_architecture_recovery).
 """
 
@@ -36,7 +38,7 @@ from aiokafka import AIOKafkaConsumer
 from benchmarks import options, stopping
 from benchmarks.raw import FETCH_BYTES, PARTITION_FETCH_BYTES
 from benchmarks.synthetic import Workload, make_workload, write_universe
-from benchmarks.worker import WorkerFailed, WorkerProcess, produce_frames
+from benchmarks.worker import WorkerFailed, WorkerProcess, produce_frames, wait_for_commits
 from rotation.broker import embedded_broker
 from streams.admin import ensure_topics
 from streams.codec import columnar_frame, encode
@@ -134,7 +136,7 @@ async def recovery_run(
     with embedded_broker(log_path=log_dir / f"{tag}.broker.log") as (bootstrap, _broker):
         await ensure_topics(bootstrap)
         written = time.perf_counter()
-        await produce_frames(bootstrap, payloads)
+        ends = await produce_frames(bootstrap, payloads)
         write_s = time.perf_counter() - written
         watcher = MetricsWatcher(bootstrap)
         await watcher.consumer.start()
@@ -147,6 +149,9 @@ async def recovery_run(
         try:
             timeout = max(120.0, len(payloads) * 1000 / 2_000)
             caught_up_at = await watcher.wait_for(final - 1, first, timeout)
+            # Killed in steady state: its input committed (as after any real run), so
+            # the new worker must rebuild the state rather than process it all again.
+            commits = await wait_for_commits(bootstrap, tag, ends, timeout=60.0)
             first.proc.kill()  # SIGKILL, this PID only
             killed_code = first.stop()
             second = WorkerProcess(config, env, log_dir / f"{tag}.worker2.log")
@@ -176,6 +181,7 @@ async def recovery_run(
         else first.ready_at - first.started_at,
         "catch_up_s": caught_up_at - first.started_at,
         "killed_exit_code": killed_code,
+        "committed_before_kill": commits.get("complete", False),
         "restart_to_ready_s": None
         if second.ready_at is None
         else second.ready_at - second.started_at,

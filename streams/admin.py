@@ -49,7 +49,12 @@ async def ensure_topics(
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
                     [
-                        NewTopic(t.name, num_partitions=t.partitions, replication_factor=1)
+                        NewTopic(
+                            t.name,
+                            num_partitions=t.partitions,
+                            replication_factor=1,
+                            topic_configs=dict(t.configs),
+                        )
                         for t in missing
                     ]
                 )

@@ -26,6 +26,8 @@ class TopicSpec:
     key: str
     payload: type | tuple[type, ...]
     description: str
+    configs: tuple[tuple[str, str], ...] = ()
+    """Topic configuration set when the topic is created (e.g. ``cleanup.policy``)."""
 
 
 @dataclass(frozen=True)
