@@ -7,8 +7,8 @@ one bounds a restart early in a partition's life too: without it, a restart in t
 first ``every_intervals`` intervals would replay the input from its start.) The state
 is written to bytes at once (a few milliseconds for the shipped universe), and sent and
 committed in the background (:class:`SnapshotStore`); a write still under way when the
-next is due makes the stage skip that one. A failed write is a warning: the stage goes on, and the next snapshot
-or a full replay covers a restart.
+next is due makes the stage skip that one. A failed write is a warning: the stage goes
+on, and the next snapshot or a full replay covers a restart.
 
 Recovering, the stage tries the snapshots from the newest back: the local cache if it
 is at least as new as the topic's newest, then the topic's, older each time, at most
