@@ -112,7 +112,7 @@ class SnapshotParams:
     turns that trigger off, both 0 turns snapshots off) and the directory of the local
     cache (empty: none)."""
 
-    every_intervals: int = 200
+    every_intervals: int = 100
     every_seconds: float = 60.0
     local_dir: str = ""
 
