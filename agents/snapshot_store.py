@@ -98,6 +98,11 @@ class SnapshotStore:
                     await client.stop()
         self._producer = self._committer = None
 
+    def forget(self, stage: str, partition: int) -> None:
+        """The stage partition was (re)assigned: another worker may have written its
+        snapshots since, so the next one's ``previous`` is read from the topic."""
+        self._previous.pop((stage, partition), None)
+
     async def write(self, snapshot: Snapshot) -> int:
         """Write ``snapshot`` (and the local file), then commit its first message's offset
         as its partition's newest; returns that offset."""

@@ -71,6 +71,7 @@ class StageSnapshots(Generic[S]):
     def started(self, partition: int) -> None:
         """The stage holds ``partition`` from now on (fresh or recovered)."""
         self._due[partition] = _Due(since=time.monotonic())
+        self.store.forget(self.stage, partition)
 
     def after(self, partition: int, offset: int, state: S, intervals: int) -> None:
         """The stage applied input ``offset`` of ``partition``, which closed
