@@ -167,6 +167,43 @@ def test_stage_one_rebuilt_from_records_goes_on_as_the_uninterrupted_run(
         assert encode(state.partition.flush()) == recording.flushed[partition]
 
 
+def with_copies(rec: Recording, bars: list[Recorded], partition: int, upto: int) -> list[Recorded]:
+    """``bars`` as a stage that restarted before its input was committed leaves it: the
+    frames of the partition's messages ``upto - 6 .. upto - 1`` sent again, right after
+    the frame of message ``upto - 1``."""
+    copies = [
+        r
+        for r, o in zip(rec.bars, rec.origins, strict=True)
+        if o and o[0] == partition and upto - 6 <= o[1] < upto
+    ]
+    out: list[Recorded] = []
+    for record in bars:
+        out.append(record)
+        if copies and record is copies[-1]:
+            out += copies
+    return [Recorded(i, r.value, r.timestamp) for i, r in enumerate(out)]
+
+
+@pytest.mark.parametrize("fraction", [0.3, 0.8])
+def test_stage_one_rebuilt_from_frames_sent_twice_goes_on_as_the_uninterrupted_run(
+    recording: Recording, fraction: float
+) -> None:
+    recovery = BarRecovery(UNIVERSE, PARTITION_OF)
+    for partition, log in sorted(recording.ticks.items()):
+        first = max(1, int(len(log) * fraction))
+        bars = with_copies(
+            recording, bars_topic_at_crash(recording, partition, first), partition, first - 3
+        )
+        assert len(bars) > len(bars_topic_at_crash(recording, partition, first))
+        state = asyncio.run(
+            recovery.rebuild(
+                partition, first, bars, lambda start, log=log, first=first: log[start:first]
+            )
+        )
+        resumed = [stage_one(state, record) for record in log[first:]]
+        assert resumed == [recording.made[partition][r.offset] for r in log[first:]]
+
+
 def test_stage_one_at_the_first_message_starts_fresh(recording: Recording) -> None:
     recovery = BarRecovery(UNIVERSE, PARTITION_OF)
     partition, log = min(recording.ticks.items())

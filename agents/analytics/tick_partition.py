@@ -68,6 +68,7 @@ class TickPartition:
         self.table = SymbolTable(self.symbol_params)
         """The indicators of the partition's symbols, by slot (``self.bars.symbols``)."""
         self.offset = -1
+        self._fed: np.ndarray | None = None
 
     def apply(
         self, ticks: TickColumns | Sequence[Tick], offset: int
@@ -199,21 +200,38 @@ class TickPartition:
 
     def replay_frame(self, frame: BarFrame) -> None:
         """Take one earlier frame of this partition, in order: its bars feed the symbols'
-        indicators exactly as when they were first closed."""
+        indicators exactly as when they were first closed. A bar already fed (a copy
+        sent again by a stage that restarted before its input was committed) is
+        skipped: each symbol's bars go in once, in the order of their ends."""
         if not len(frame):
             return
         slots = self.bars.slots_of(frame.symbol)
         if self.table.size < len(self.bars.symbols):
             self.table.grow(len(self.bars.symbols))
+        fed = self._fed_ends()
         ends = np.asarray(frame.end, dtype=np.int64)
         columns = [np.asarray(getattr(frame, name), dtype=np.float64) for name in _OHLCV]
         for end in dict.fromkeys(ends.tolist()):  # each interval once, in order
-            rows = np.flatnonzero(ends == end)
-            self.table.on_bars(slots[rows], *(column[rows] for column in columns))
+            rows = np.flatnonzero((ends == end) & (fed[slots] < end))
+            if rows.size:
+                self.table.on_bars(slots[rows], *(column[rows] for column in columns))
+                fed[slots[rows]] = end
+
+    def _fed_ends(self) -> np.ndarray:
+        """Per slot, the end of the newest bar :meth:`replay_frame` fed (-1: none)."""
+        fed = self._fed
+        size = len(self.bars.symbols)
+        if fed is None or fed.size < size:
+            grown = np.full(size, -1, dtype=np.int64)
+            if fed is not None:
+                grown[: fed.size] = fed
+            self._fed = fed = grown
+        return fed
 
     def restore(self, frame: BarFrame) -> int:
         """Continue from the last frame this stage published (after ``replay_frame`` of
         every frame up to it); return the tick offset to replay from."""
         self.bars.watermark = max(self.bars.watermark, frame.watermark)
         self.offset = frame.replay_from - 1
+        self._fed = None  # only needed while frames are replayed
         return frame.replay_from
