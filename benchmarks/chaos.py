@@ -31,6 +31,7 @@ websocket subscriber for a gateway fault, the Kafka consumer for the others.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import signal
@@ -43,8 +44,6 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import asyncio
 
 from benchmarks.chaos_checks import (
     Verdict,
@@ -71,6 +70,7 @@ TICKS_PER_BAR = 3
 EVENT_SPEED = 4.0  # event seconds per wall second: four 1-second intervals a second
 STOP_WAIT_S = 30.0  # a SIGTERMed process that has not exited by then is SIGKILLed
 START_WAIT_S = 120.0
+FULL_RUN_S = 600.0
 
 
 @dataclass
@@ -80,6 +80,7 @@ class Injected:
     fault: Fault
     at: float
     back: float
+    back_wall: float
     exit_code: int | None = None
     recovery_s: float | None = None
 
@@ -252,17 +253,24 @@ def run_chaos(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
         seed=args.seed,
     )
     universe = load_universe(config)
-    faults = make_schedule(args.seed, args.duration, args.gap[0], args.gap[1],
-                           warmup=args.warmup, tail=args.tail)
-    _say(f"input: {rows:,} ticks of {args.symbols} symbols, {bars:,} 1-second bars; "
-         f"{len(faults)} faults: " + ", ".join(f"{f.at:.0f}s {f.kind}" for f in faults))
+    gap_min, gap_max = args.gap or default_gap(args.duration)
+    faults = make_schedule(
+        args.seed, args.duration, gap_min, gap_max, warmup=args.warmup, tail=args.tail
+    )
+    _say(
+        f"input: {rows:,} ticks of {args.symbols} symbols, {bars:,} 1-second bars; "
+        f"{len(faults)} faults: " + ", ".join(f"{f.at:.0f}s {f.kind}" for f in faults)
+    )
     lacking = covers_required(faults)
     proxy_port = free_port()
     injected: list[Injected] = []
-    with embedded_broker(log_path=log_dir / "broker.log", advertised_port=proxy_port) as (
-        direct,
-        _broker,
-    ), Proxy(int(direct.rsplit(":", 1)[1]), proxy_port) as proxy:
+    with (
+        embedded_broker(log_path=log_dir / "broker.log", advertised_port=proxy_port) as (
+            direct,
+            _broker,
+        ),
+        Proxy(int(direct.rsplit(":", 1)[1]), proxy_port) as proxy,
+    ):
         bootstrap = f"127.0.0.1:{proxy_port}"
         asyncio.run(ensure_topics(bootstrap))
         cluster = Cluster(bootstrap, config, ticks, log_dir)
@@ -292,19 +300,24 @@ def run_chaos(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
                 else:
                     code = cluster.kill(fault)
                     cluster.restart(fault)
-                injected.append(Injected(fault, at, time.monotonic(), code))
-                _say(f"  {at - started:6.1f} s  {fault.kind}"
-                     + (f" (worker {fault.slot})" if fault.target == "worker" else "")
-                     + (f", exit {code}" if code is not None else ""))
+                injected.append(Injected(fault, at, time.monotonic(), time.time(), code))
+                _say(
+                    f"  {at - started:6.1f} s  {fault.kind}"
+                    + (f" (worker {fault.slot})" if fault.target == "worker" else "")
+                    + (f", exit {code}" if code is not None else "")
+                )
             pause_until(cluster, started + args.duration)
             run_s = time.monotonic() - started
             if cluster.feed is not None and not cluster.feed_done:
+                cluster.feed_done = True  # stopped on purpose: not restarted, not a failure
                 cluster.feed.stop()
             _say("feed stopped; reading quotes.ticks for the offline run ...")
             expected = offline_run(universe, read_ticks(bootstrap))
-            _say(f"offline: {expected.tick_messages:,} tick messages, "
-                 f"{len(expected.metrics):,} snapshots, {len(expected.signal_ids)} signals; "
-                 "waiting for the observers ...")
+            _say(
+                f"offline: {expected.tick_messages:,} tick messages, "
+                f"{len(expected.metrics):,} snapshots, {len(expected.signal_ids)} signals; "
+                "waiting for the observers ..."
+            )
             deadline = time.monotonic() + args.catch_up
             while time.monotonic() < deadline:
                 cluster.watch()
@@ -325,14 +338,13 @@ def run_chaos(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
     verdict = compare(expected, kafka, websocket.log)
     for item in injected:
         arrivals = websocket.arrivals if item.fault.target == "gateway" else kafka.arrivals
-        first = arrivals.first_after(item.back)
+        first = arrivals.first_after(item.back, item.back_wall)
         item.recovery_s = None if first is None else first - item.at
     slopes = {kind: slope_mb_per_min(samples) for kind, samples in cluster.rss.items()}
     failures = [f"the schedule lacks {', '.join(lacking)}"] if lacking else []
     failures += cluster.failures + verdict.failures + memory_failures(slopes, run_s)
     failures += [
-        f"no new output reached an observer after the {i.fault.kind} at "
-        f"{i.at - started:.0f} s"
+        f"no new output reached an observer after the {i.fault.kind} at {i.at - started:.0f} s"
         for i in injected
         if i.recovery_s is None
     ]
@@ -441,21 +453,21 @@ def write_json(path: Path, result: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2), encoding="utf-8")
 
 
-def run(
-    duration: float,
-    seed: int,
-    json_path: Path | None,
-    log_dir: Path | None,
-    **options: Any,
-) -> int:
+def default_gap(duration: float) -> tuple[float, float]:
+    """20-60 s between faults; on runs under 10 minutes a twelfth to an eighth of the run,
+    so a short run still has room for every kind of fault."""
+    if duration >= FULL_RUN_S:
+        return 20.0, 60.0
+    return duration / 12, duration / 8
+
+
+def run(duration: float, seed: int, json_path: Path | None, log_dir: Path | None) -> int:
     """``rotation bench --chaos SECONDS``: run, print the table, exit status 1 on failure."""
     argv = ["--duration", str(duration), "--seed", str(seed)]
     if json_path:
         argv += ["--json", str(json_path)]
     if log_dir:
         argv += ["--log-dir", str(log_dir)]
-    for name, value in options.items():
-        argv += [f"--{name.replace('_', '-')}", *map(str, value if isinstance(value, list) else [value])]
     return main(argv)
 
 
@@ -463,26 +475,56 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.chaos", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("--duration", type=float, default=1800.0, metavar="S",
-                        help="seconds of faults and feed (default 1800)")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=1800.0,
+        metavar="S",
+        help="seconds of faults and feed (default 1800)",
+    )
     parser.add_argument("--seed", type=int, default=7, help="seed of the schedule and the ticks")
-    parser.add_argument("--gap", type=float, nargs=2, default=[20.0, 60.0],
-                        metavar=("MIN", "MAX"), help="seconds between faults (default 20 60)")
-    parser.add_argument("--cut-seconds", type=float, default=5.0,
-                        help="seconds each broker cut lasts (default 5)")
-    parser.add_argument("--warmup", type=float, default=20.0,
-                        help="seconds before the first fault (default 20)")
-    parser.add_argument("--tail", type=float, default=20.0,
-                        help="seconds without faults before the end (default 20)")
-    parser.add_argument("--symbols", type=int, default=SYMBOLS,
-                        help=f"symbols of the synthetic universe (default {SYMBOLS})")
-    parser.add_argument("--catch-up", type=float, default=300.0, metavar="S",
-                        help="at most this long after the feed stops for the outputs to "
-                        "arrive (default 300)")
-    parser.add_argument("--json", type=Path, metavar="PATH",
-                        help="merge the totals into PATH under the key 'chaos'")
-    parser.add_argument("--log-dir", type=Path, metavar="DIR",
-                        help="keep the input and every process's log here (default: temporary)")
+    parser.add_argument(
+        "--gap",
+        type=float,
+        nargs=2,
+        metavar=("MIN", "MAX"),
+        help="seconds between faults (default 20 60; on runs under 10 minutes "
+        "a twelfth to an eighth of the run)",
+    )
+    parser.add_argument(
+        "--cut-seconds", type=float, default=5.0, help="seconds each broker cut lasts (default 5)"
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=20.0, help="seconds before the first fault (default 20)"
+    )
+    parser.add_argument(
+        "--tail",
+        type=float,
+        default=20.0,
+        help="seconds without faults before the end (default 20)",
+    )
+    parser.add_argument(
+        "--symbols",
+        type=int,
+        default=SYMBOLS,
+        help=f"symbols of the synthetic universe (default {SYMBOLS})",
+    )
+    parser.add_argument(
+        "--catch-up",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="at most this long after the feed stops for the outputs to arrive (default 300)",
+    )
+    parser.add_argument(
+        "--json", type=Path, metavar="PATH", help="merge the totals into PATH under the key 'chaos'"
+    )
+    parser.add_argument(
+        "--log-dir",
+        type=Path,
+        metavar="DIR",
+        help="keep the input and every process's log here (default: temporary)",
+    )
     return parser
 
 

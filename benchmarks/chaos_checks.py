@@ -58,6 +58,7 @@ def read_ticks(bootstrap: str, timeout: float = 300.0) -> dict[int, list[tuple[i
             "group.id": f"chaos-ticks-{uuid.uuid4()}",
             "enable.auto.commit": False,
             "broker.address.family": "v4",
+            "log_level": 3,
         }
     )
     spec = DEFAULT_TOPICS.ticks
@@ -75,9 +76,8 @@ def read_ticks(bootstrap: str, timeout: float = 300.0) -> dict[int, list[tuple[i
                 raise TimeoutError(f"read {got} of {ends} tick messages in {timeout:.0f} s")
             for message in consumer.consume(10_000, 0.5):
                 if message.error() is None:
-                    out[message.partition()].append(
-                        (message.timestamp()[1], message.offset(), message)
-                    )
+                    partition, offset = message.partition() or 0, message.offset() or 0
+                    out[partition].append((message.timestamp()[1], offset, message))
     finally:
         consumer.close()
     return out
@@ -87,9 +87,7 @@ def offline_run(universe: Universe, ticks: dict[int, list[tuple[int, int, Any]]]
     """The analytics over ``ticks`` in one process, as an uninterrupted worker would."""
     partition_of = partitioner(DEFAULT_TOPICS.ticks.partitions)
     pipeline = Pipeline(universe, partition_of)
-    gates = {
-        p: TickGate(p, partition_of, universe.symbols, universe.ticks) for p in sorted(ticks)
-    }
+    gates = {p: TickGate(p, partition_of, universe.symbols, universe.ticks) for p in sorted(ticks)}
 
     def stream(p: int) -> Iterator[tuple[int, int, int, Any]]:
         for ts, offset, message in ticks[p]:
@@ -101,9 +99,7 @@ def offline_run(universe: Universe, ticks: dict[int, list[tuple[int, int, Any]]]
         kept, _refused = gates[p].check(decoded, produced_at_us(ts))
         pipeline.apply(p, kept)
         count += 1
-    metrics = {
-        (s.subject, s.ts): json.loads(msgspec.json.encode(s)) for s in pipeline.snapshots
-    }
+    metrics = {(s.subject, s.ts): json.loads(msgspec.json.encode(s)) for s in pipeline.snapshots}
     return Expected(metrics, {s.id for s in pipeline.signals}, count)
 
 
@@ -148,7 +144,9 @@ def compare(expected: Expected, kafka: KafkaObserver, websocket: WebsocketLog) -
     if missing:
         v.failures.append(f"{len(missing)} metrics snapshots missing, e.g. {min(missing)}")
     if extra:
-        v.failures.append(f"{len(extra)} metrics snapshots not in the offline run, e.g. {min(extra)}")
+        v.failures.append(
+            f"{len(extra)} metrics snapshots not in the offline run, e.g. {min(extra)}"
+        )
     if different:
         v.failures.append(f"{len(different)} metrics snapshots differ, e.g. {min(different)}")
     if kafka.differing_copies:

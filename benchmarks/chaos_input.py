@@ -18,8 +18,9 @@ from benchmarks.synthetic import START_US, symbol_names, write_universe
 CHUNK_BARS = 500
 
 
-def write_ticks(path: Path, symbols: int, bars: int, bar_seconds: int, ticks_per_bar: int,
-                seed: int) -> int:
+def write_ticks(
+    path: Path, symbols: int, bars: int, bar_seconds: int, ticks_per_bar: int, seed: int
+) -> int:
     """Write ``bars`` bars of ticks of ``symbols`` symbols to ``path``; the row count."""
     names = np.array(symbol_names(symbols))
     rng = np.random.default_rng(seed)

@@ -33,20 +33,27 @@ from streams.topics import DEFAULT_TOPICS
 
 
 class Arrivals:
-    """Monotonic times at which new keys arrived, in order; the first after a time."""
+    """When new keys arrived (monotonic, in order) and when each was produced (wall clock,
+    seconds): the first output made after a time that arrived after it."""
 
     def __init__(self) -> None:
         self.times: list[float] = []
+        self.produced: list[float] = []
         self._lock = threading.Lock()
 
-    def add(self, at: float) -> None:
+    def add(self, at: float, produced: float) -> None:
         with self._lock:
             self.times.append(at)
+            self.produced.append(produced)
 
-    def first_after(self, at: float) -> float | None:
+    def first_after(self, at: float, wall: float) -> float | None:
+        """The arrival time of the first key that arrived after monotonic ``at`` and was
+        produced at or after wall-clock ``wall`` (a backlog in flight does not count)."""
         with self._lock:
-            i = bisect.bisect_right(self.times, at)
-            return self.times[i] if i < len(self.times) else None
+            for i in range(bisect.bisect_right(self.times, at), len(self.times)):
+                if self.produced[i] >= wall:
+                    return self.times[i]
+        return None
 
 
 class KafkaObserver:
@@ -67,6 +74,7 @@ class KafkaObserver:
                 "enable.auto.commit": False,
                 "broker.address.family": "v4",
                 "reconnect.backoff.max.ms": 1000,
+                "log_level": 3,  # not every reconnect attempt of a broker cut
             }
         )
         self._consumer.assign(
@@ -87,11 +95,12 @@ class KafkaObserver:
                     if message.error() is not None:
                         # Transport errors during a broker cut are expected; librdkafka retries.
                         continue
-                    self._take(message.topic(), message.value())
+                    produced_ms = message.timestamp()[1]
+                    self._take(message.topic() or "", message.value(), produced_ms / 1000)
         finally:
             self._consumer.close()
 
-    def _take(self, topic: str, value: bytes | None) -> None:
+    def _take(self, topic: str, value: bytes | None, produced: float) -> None:
         record = json.loads(value or b"null")
         now = time.monotonic()
         if topic == DEFAULT_TOPICS.metrics.name:
@@ -99,14 +108,14 @@ class KafkaObserver:
             self.metric_copies += 1
             seen = self.metrics.setdefault(key, record)
             if seen is record:
-                self.arrivals.add(now)
+                self.arrivals.add(now, produced)
             elif seen != record:
                 self.differing_copies.append(key)
         else:
             signal_id = record["id"]
             if signal_id not in self.signal_ids:
                 self.signals[signal_id] = record
-                self.arrivals.add(now)
+                self.arrivals.add(now, produced)
             self.signal_ids[signal_id] += 1
 
     def stop(self) -> None:
@@ -215,18 +224,19 @@ class WebsocketObserver:
                 self.log.untold_gaps.append(f"{channel}: seq {last[1]} then {seq}")
             self._position[channel] = (epoch, seq)
         data = message["data"]
+        emitted = message.get("emit_ts", 0) / 1e6
         if kind == "signal":
             # A snapshot's signals after a told gap may repeat ones seen: not counted again.
             if not (in_snapshot and data["id"] in self.log.signal_ids):
                 if data["id"] not in self.log.signal_ids:
-                    self.arrivals.add(now)
+                    self.arrivals.add(now, emitted)
                 self.log.signal_ids[data["id"]] += 1
         else:
             self.log.metrics += 1
             key = (data["subject"], data["ts"])
             if key not in self._metric_keys:
                 self._metric_keys.add(key)
-                self.arrivals.add(now)
+                self.arrivals.add(now, emitted)
         if channel in self._catch_up:
             self._catch_up[channel] -= 1
             if self._catch_up[channel] <= 0:
