@@ -17,10 +17,13 @@ from typing import Literal
 
 Target = Literal["worker", "gateway", "feed", "broker"]
 How = Literal["SIGKILL", "SIGTERM", "cut"]
-PROCESS_FAULTS: tuple[tuple[Target, How], ...] = tuple(
-    (target, how)
-    for target in ("worker", "gateway", "feed")
-    for how in ("SIGKILL", "SIGTERM")  # type: ignore[misc]
+PROCESS_FAULTS: tuple[tuple[Target, How], ...] = (
+    ("worker", "SIGKILL"),
+    ("worker", "SIGTERM"),
+    ("gateway", "SIGKILL"),
+    ("gateway", "SIGTERM"),
+    ("feed", "SIGKILL"),
+    ("feed", "SIGTERM"),
 )
 
 
@@ -71,9 +74,8 @@ def make_schedule(
     if cuts:
         required.append(("broker", "cut"))
     rng.shuffle(required)
-    rest: list[tuple[Target, How]] = [
-        rng.choice(PROCESS_FAULTS) for _ in range(max(0, len(times) - len(required)))
-    ]
+    spare = max(0, len(times) - len(required) - max(0, cuts - 1))
+    rest: list[tuple[Target, How]] = [rng.choice(PROCESS_FAULTS) for _ in range(spare)]
     for _ in range(cuts - 1):
         rest.insert(rng.randrange(len(rest) + 1), ("broker", "cut"))
     kinds = (required + rest)[: len(times)]
