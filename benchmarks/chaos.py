@@ -385,6 +385,7 @@ def summary(
         },
         "mismatches": verdict.mismatches,
         "mismatch_details": verdict.details,
+        "mismatch_examples": verdict.examples,
         "signals_checked": verdict.signals_checked,
         "metrics_checked": verdict.metrics_checked,
         "memory_mb_per_min": {k: None if v is None else round(v, 2) for k, v in slopes.items()},

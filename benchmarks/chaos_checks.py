@@ -112,6 +112,9 @@ class Verdict:
     mismatches: int = 0
     details: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    """The first differing snapshots: subject, ts and each differing field's
+    (offline, streamed) values."""
 
 
 def compare(expected: Expected, kafka: KafkaObserver, websocket: WebsocketLog) -> Verdict:
@@ -149,6 +152,19 @@ def compare(expected: Expected, kafka: KafkaObserver, websocket: WebsocketLog) -
         )
     if different:
         v.failures.append(f"{len(different)} metrics snapshots differ, e.g. {min(different)}")
+        for key in sorted(different)[:5]:
+            want_fields, got_fields = expected.metrics[key], got[key]
+            v.examples.append(
+                {
+                    "subject": key[0],
+                    "ts": key[1],
+                    "fields": {
+                        name: [want_fields.get(name), got_fields.get(name)]
+                        for name in sorted(want_fields.keys() | got_fields.keys())
+                        if want_fields.get(name) != got_fields.get(name)
+                    },
+                }
+            )
     if kafka.differing_copies:
         v.failures.append(
             f"{len(kafka.differing_copies)} metrics copies differ from the first, "
