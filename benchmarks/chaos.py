@@ -51,6 +51,7 @@ from benchmarks.chaos_checks import (
     memory_failures,
     offline_run,
     read_ticks,
+    read_topic,
     slope_mb_per_min,
 )
 from benchmarks.chaos_input import write_input
@@ -63,6 +64,7 @@ from rotation.broker import embedded_broker
 from rotation.config import load_universe
 from streams.admin import ensure_topics
 from streams.probe import free_port
+from streams.topics import DEFAULT_TOPICS
 
 SYMBOLS = 100
 BAR_SECONDS = 1
@@ -329,6 +331,11 @@ def run_chaos(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
                     break
                 time.sleep(0.5)
             caught_up_s = time.monotonic() - (started + run_s)
+            if args.log_dir:
+                # For a post-mortem of a failed run: what stage one handed to stage two.
+                with (log_dir / "rotation.bars.jsonl").open("wb") as out:
+                    for value in read_topic(bootstrap, DEFAULT_TOPICS.bars.name):
+                        out.write(value + b"\n")
         finally:
             for observer in (websocket, kafka):
                 if observer is not None:

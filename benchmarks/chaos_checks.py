@@ -83,6 +83,31 @@ def read_ticks(bootstrap: str, timeout: float = 300.0) -> dict[int, list[tuple[i
     return out
 
 
+def read_topic(bootstrap: str, topic: str, timeout: float = 120.0) -> list[bytes]:
+    """Every message of a one-partition topic, from offset 0 to its end when called."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"chaos-read-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            "broker.address.family": "v4",
+            "log_level": 3,
+        }
+    )
+    try:
+        end = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=30)[1]
+        consumer.assign([TopicPartition(topic, 0, 0)])
+        values: list[bytes] = []
+        deadline = time.monotonic() + timeout
+        while len(values) < end and time.monotonic() < deadline:
+            for message in consumer.consume(10_000, 0.5):
+                if message.error() is None:
+                    values.append(message.value() or b"")
+    finally:
+        consumer.close()
+    return values
+
+
 def offline_run(universe: Universe, ticks: dict[int, list[tuple[int, int, Any]]]) -> Expected:
     """The analytics over ``ticks`` in one process, as an uninterrupted worker would."""
     partition_of = partitioner(DEFAULT_TOPICS.ticks.partitions)
