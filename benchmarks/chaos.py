@@ -37,6 +37,7 @@ import json
 import signal
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -73,6 +74,8 @@ EVENT_SPEED = 4.0  # event seconds per wall second: four 1-second intervals a se
 STOP_WAIT_S = 30.0  # a SIGTERMed process that has not exited by then is SIGKILLed
 START_WAIT_S = 120.0
 FULL_RUN_S = 600.0
+GATEWAY_READY = "gateway listening on"
+READY_WAIT_S = 120.0  # before a fault, the parts restarted by the last one get this long
 
 
 @dataclass
@@ -110,6 +113,7 @@ class Cluster:
         self.feed_done = False
         self.rss: dict[str, list[tuple[float, float, float]]] = {"worker": [], "gateway": []}
         self.failures: list[str] = []
+        self.incidents: list[str] = []
 
     @property
     def url(self) -> str:
@@ -133,7 +137,9 @@ class Cluster:
 
     def start_gateway(self) -> ServiceProcess:
         args = ["gateway", "--port", str(self.gateway_port), "--heartbeat-interval", "1"]
-        self.gateway = ServiceProcess("gateway", args, self.env, self._log("gateway"))
+        self.gateway = ServiceProcess(
+            "gateway", args, self.env, self._log("gateway"), ready_marker=GATEWAY_READY
+        )
         return self.gateway
 
     def start_feed(self) -> ServiceProcess:
@@ -166,9 +172,10 @@ class Cluster:
         target.proc.send_signal(sig)
         try:
             code = target.proc.wait(STOP_WAIT_S)
-        except Exception:
-            self.failures.append(
-                f"{fault.target} did not exit within {STOP_WAIT_S:.0f} s of {fault.how}"
+        except subprocess.TimeoutExpired:
+            # What a supervisor does (docker stop: SIGTERM, then SIGKILL after a grace).
+            self.incidents.append(
+                f"{fault.target} did not exit within {STOP_WAIT_S:.0f} s of SIGTERM; SIGKILLed"
             )
             target.proc.kill()
             code = target.proc.wait(STOP_WAIT_S)
@@ -176,12 +183,16 @@ class Cluster:
         return code
 
     def watch(self) -> None:
-        """Note (and restart) a process that exited without being told; sample RSS."""
+        """Restart a process that exited without being told, as the deployment's
+        ``restart: unless-stopped`` does, and note it: a start-up that failed (no ready
+        line yet, e.g. the broker cut off) or a feed that stopped on a send error (it says
+        to continue with ``--resume``) is an incident; a worker or gateway that was up
+        and exited is a failure. Sample RSS."""
         now = time.monotonic()
         for slot, worker in enumerate(self.workers):
             code = worker.proc.poll()
             if code is not None:
-                self.failures.append(f"worker {slot} exited by itself with status {code}")
+                self._exited(f"worker {slot}", code, worker.ready_at is not None)
                 worker.stop()
                 self.start_worker(slot)
             else:
@@ -189,7 +200,7 @@ class Cluster:
         if self.gateway is not None:
             code = self.gateway.proc.poll()
             if code is not None:
-                self.failures.append(f"gateway exited by itself with status {code}")
+                self._exited("gateway", code, self.gateway.ready_at is not None)
                 self.gateway.stop()
                 self.start_gateway()
             else:
@@ -199,9 +210,21 @@ class Cluster:
             if code == 0:
                 self.feed_done = True  # the whole file was sent
             elif code is not None:
-                self.failures.append(f"feed exited by itself with status {code}")
+                self._exited("feed", code, False)
                 self.feed.stop()
                 self.start_feed()
+
+    def _exited(self, name: str, code: int, was_up: bool) -> None:
+        line = f"{name} exited by itself with status {code}"
+        if was_up:
+            self.failures.append(line)
+        else:
+            self.incidents.append(f"{line} (before it was up, or a feed send error); restarted")
+
+    def ready(self) -> bool:
+        """Every worker printed its ready line and the gateway listens."""
+        gateway_up = self.gateway is not None and self.gateway.ready_at is not None
+        return gateway_up and all(w.ready_at is not None for w in self.workers)
 
     def _sample(self, kind: str, proc: ServiceProcess | WorkerProcess, now: float) -> None:
         with contextlib.suppress(Exception):
@@ -234,6 +257,16 @@ def wait_ready(workers: list[WorkerProcess], timeout: float = START_WAIT_S) -> N
         if time.monotonic() > deadline:
             raise TimeoutError(f"the workers were not ready within {timeout:.0f} s")
         time.sleep(0.1)
+
+
+def wait_until_ready(cluster: Cluster, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not cluster.ready():
+        if time.monotonic() > deadline:
+            cluster.failures.append(f"the parts were not all up {timeout:.0f} s after a fault")
+            return
+        cluster.watch()
+        time.sleep(0.2)
 
 
 def pause_until(cluster: Cluster, at: float) -> None:
@@ -293,6 +326,8 @@ def run_chaos(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
             _say(f"running: gateway {cluster.url}, 2 workers, feed at x{EVENT_SPEED:g}")
             for fault in faults:
                 pause_until(cluster, started + fault.at)
+                # A fault on a part still starting up would test start-up, not recovery.
+                wait_until_ready(cluster, READY_WAIT_S)
                 at = time.monotonic()
                 code = None
                 if fault.target == "broker":
@@ -355,7 +390,9 @@ def run_chaos(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
         for i in injected
         if i.recovery_s is None
     ]
-    return summary(args, injected, verdict, slopes, failures, run_s, caught_up_s, websocket)
+    result = summary(args, injected, verdict, slopes, failures, run_s, caught_up_s, websocket)
+    result["incidents"] = cluster.incidents
+    return result
 
 
 def summary(
@@ -548,6 +585,8 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(result))
     if args.json:
         write_json(args.json, result)
+    for incident in result["incidents"]:
+        print(f"note: {incident}", file=sys.stderr)
     for failure in result["failures"]:
         print(f"FAILED: {failure}", file=sys.stderr)
     return 1 if result["failures"] else 0
