@@ -392,6 +392,11 @@ def run_chaos(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
     ]
     result = summary(args, injected, verdict, slopes, failures, run_s, caught_up_s, websocket)
     result["incidents"] = cluster.incidents
+    # At-least-once on Kafka: how many records were copies of one already read.
+    result["kafka_copies"] = {
+        "metrics": kafka.metric_copies - len(kafka.metrics),
+        "signals": sum(kafka.signal_ids.values()) - len(kafka.signal_ids),
+    }
     return result
 
 
