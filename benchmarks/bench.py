@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.analytics.universe import Universe
-from benchmarks import e2e, keeping_up, options, recovery, report, stopping
+from benchmarks import chaos, e2e, keeping_up, options, recovery, report, stopping
 from benchmarks.paced import PacedFeed, PacedTicks
 from benchmarks.pandas_baseline import run_baseline
 from benchmarks.services import ServiceFailed
@@ -70,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
             args.seed,
             args.recovery_modes,
         )
+    if args.chaos:
+        return chaos.run(args.chaos, args.seed, args.json, args.log_dir)
     # `rotation` logs at INFO by default; the clients' chatter would bury the progress.
     for name in ("aiokafka", "streams.admin"):
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -244,6 +244,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="--recovery from snapshots, by replay of the history, or both (default "
         "snapshots,replay: each size measured both ways, alternating)",
     )
+    parser.add_argument(
+        "--chaos",
+        type=positive_float,
+        metavar="SECONDS",
+        help="instead of the figures above: the chaos run (benchmarks.chaos) for SECONDS "
+        "(1800 for the 30-minute run): two workers, gateway and feed killed and restarted "
+        "on a seeded schedule, the broker cut off twice; every output checked against an "
+        "offline run (uses --json, --seed, --log-dir)",
+    )
     parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic ticks")
     parser.add_argument(
         "--log-dir",
