@@ -36,7 +36,7 @@ from agents.deadletters import DeadLetterCounts, dead_letter
 from agents.recovery import BarRecovery, BarState, produced_at_us
 from agents.snapshot_store import SnapshotStore
 from agents.snapshots import StageSnapshots
-from agents.topic_reader import read_partition
+from agents.topic_reader import read_partition, retrying
 from streams.codec import encode
 from streams.kafka import Settings
 from streams.partitioning import partitioner
@@ -90,6 +90,13 @@ def register(
         snapshots.started(partition)
         if first_offset == 0:
             return recovery.fresh(partition)  # the partition's first message: nothing to rebuild
+        return await retrying(
+            lambda: rebuild(partition, first_offset),
+            f"rebuilding the state of {TICKS.name}[{partition}]",
+            log,
+        )
+
+    async def rebuild(partition: int, first_offset: int) -> BarState:
         started = time.monotonic()
         found = await snapshots.restore(partition, first_offset)
         if found is not None:

@@ -29,7 +29,7 @@ from agents.deadletters import dead_letter
 from agents.recovery import RotationRecovery, RotationStage
 from agents.snapshot_store import SnapshotStore
 from agents.snapshots import StageSnapshots
-from agents.topic_reader import read_partition
+from agents.topic_reader import read_partition, retrying
 from streams.codec import decode_bar_frame, encode
 from streams.kafka import Settings
 from streams.partitioning import partitioner
@@ -70,6 +70,13 @@ def register(
         snapshots.started(partition)
         if first_offset == 0:
             return recovery.fresh()
+        return await retrying(
+            lambda: rebuild(partition, first_offset),
+            f"rebuilding the state of {BARS.name}[{partition}]",
+            log,
+        )
+
+    async def rebuild(partition: int, first_offset: int) -> RotationStage:
         started = time.monotonic()
         found = await snapshots.restore(partition, first_offset)
         if found is not None:

@@ -6,10 +6,13 @@ ListOffsets(latest) wrongly, so "to the end" means "until a poll comes back empt
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 
 from streams.errors import RotationError
 
@@ -19,6 +22,26 @@ GIVE_UP_POLLS = 100  # 30 s without a record while records before `stop` are sti
 
 class RecoveryError(RotationError):
     """The records needed to rebuild state could not be read."""
+
+
+T = TypeVar("T")
+RETRY_MAX_S = 5.0
+
+
+async def retrying(work: Callable[[], Awaitable[T]], what: str, log: logging.Logger) -> T:
+    """``work()``, again after 0.5, 1, 2, 5, 5, ... s while the broker cannot be read (a
+    broker cut off for a while): the stage waits for it instead of failing, one log line
+    per try. Cancelling (a worker stopping) ends it at once."""
+    delay = 0.5
+    while True:
+        try:
+            return await work()
+        except (KafkaError, RecoveryError, OSError) as exc:
+            log.warning(
+                "%s failed (%s: %s); trying again in %.1f s", what, type(exc).__name__, exc, delay
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_S)
 
 
 async def read_partition(

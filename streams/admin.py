@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable, Sequence
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from streams.errors import RotationError
 from streams.kafka import KafkaSecurity, kafka_client_kwargs
@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 
 class TopicMismatch(RotationError):
     """A topic exists with another partition count than the configuration declares."""
+
+
+class BrokerUnreachable(RotationError):
+    """The broker did not answer when the topics were checked."""
 
 
 async def ensure_topics(
@@ -40,7 +44,13 @@ async def ensure_topics(
         **kafka_client_kwargs(bootstrap, security), client_id="rotation-admin"
     )
     try:
-        await admin.start()
+        try:
+            await admin.start()
+        except KafkaError as exc:
+            raise BrokerUnreachable(
+                f"cannot reach Kafka at {bootstrap} to check the topics "
+                f"({type(exc).__name__}: {exc}); is the broker up?"
+            ) from None
         existing = set(await admin.list_topics())
         missing = [t for t in topics if t.name not in existing]
         present = [t for t in topics if t.name in existing]

@@ -76,3 +76,13 @@ def test_up_reports_a_gateway_that_cannot_start_and_leaves_nothing(tmp_path, bus
     assert result.returncode == 1
     assert "gateway exited with status 2" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_worker_without_a_reachable_broker_is_a_clear_error():
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = rotation("worker", env={"KAFKA_BOOTSTRAP": f"127.0.0.1:{port}"}, timeout=120)
+    assert result.returncode != 0
+    assert f"cannot reach Kafka at 127.0.0.1:{port} to check the topics" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
