@@ -128,6 +128,8 @@ def register(
                         value=encode(signal),
                         headers=signal_headers(signal),
                     )
-            snapshots.after(message.partition, message.offset, stage, intervals)
+            snapshots.after(
+                message.partition, message.offset, stage, intervals, stage.merger.pending
+            )
 
     return snapshots

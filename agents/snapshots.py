@@ -35,6 +35,9 @@ log = logging.getLogger("rotation.snapshots")
 TRIES = 3
 """Snapshots tried before a full replay."""
 
+HELD_LIMIT = 8
+"""Intervals held back beyond which a snapshot waits (see :meth:`StageSnapshots.after`)."""
+
 S = TypeVar("S")
 
 
@@ -73,9 +76,13 @@ class StageSnapshots(Generic[S]):
         self._due[partition] = _Due(since=time.monotonic())
         self.store.forget(self.stage, partition)
 
-    def after(self, partition: int, offset: int, state: S, intervals: int) -> None:
+    def after(self, partition: int, offset: int, state: S, intervals: int, held: int = 0) -> None:
         """The stage applied input ``offset`` of ``partition``, which closed
-        ``intervals`` intervals: take a snapshot if one is due."""
+        ``intervals`` intervals: take a snapshot if one is due. ``held``: intervals the
+        state holds back (stage two's merger, while one tick partition is behind the
+        others, as in a catch-up); more than :data:`HELD_LIMIT` defer the snapshot,
+        which would be large and slow, until they are let go, or until ten times the
+        intervals of a snapshot have passed."""
         if not self.enabled:
             return
         due = self._due.setdefault(partition, _Due(since=time.monotonic()))
@@ -86,6 +93,8 @@ class StageSnapshots(Generic[S]):
         by_count = 0 < params.every_intervals <= due.intervals
         by_time = 0 < params.every_seconds <= now - due.since
         if not (due.first or by_count or by_time):
+            return
+        if held > HELD_LIMIT and due.intervals < 10 * max(1, params.every_intervals):
             return
         running = self._writing.get(partition)
         if running is not None and not running.done():

@@ -221,3 +221,34 @@ def test_the_local_cache_is_read_back_and_a_damaged_file_is_skipped(
     caplog.set_level(logging.WARNING, "rotation.snapshots")
     assert store.read_local("bars", 2) is None
     assert "bars-2.snapshot skipped: not a snapshot chunk" in caplog.text
+
+
+def test_when_snapshots_are_taken(tmp_path, recording: Recording) -> None:
+    """After the first interval, then every ``every_intervals``; deferred while stage
+    two holds many intervals back (a catch-up), taken once they are let go."""
+    snapshots = snapshots_for(tmp_path)
+    snapshots.params = dataclasses.replace(UNIVERSE.snapshots, every_intervals=10, every_seconds=0)
+    taken: list[int] = []
+
+    async def record(snapshot: Snapshot) -> None:
+        taken.append(snapshot.offset)
+
+    snapshots._write = record  # type: ignore[method-assign]  # no broker: what is written
+    stage = RotationRecovery(UNIVERSE, PARTITION_OF).fresh()
+
+    async def run() -> None:
+        async def after(offset: int, intervals: int = 1, held: int = 0) -> None:
+            snapshots.after(0, offset, stage, intervals, held)
+            await asyncio.sleep(0)  # the agent awaits its sends: the write runs
+
+        snapshots.started(0)
+        await after(0, intervals=0)  # nothing closed yet: nothing to keep
+        await after(1)  # the first interval
+        for offset in range(2, 12):
+            await after(offset)  # the tenth since the last at 11
+        for offset in range(12, 25):
+            await after(offset, held=50)  # due at 21, deferred
+        await after(25, held=2)
+
+    asyncio.run(run())
+    assert taken == [1, 11, 25]

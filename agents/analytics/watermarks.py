@@ -34,6 +34,11 @@ class IntervalMerger:
         self.stale = 0
 
     @property
+    def pending(self) -> int:
+        """Interval ends held back, waiting for a partition behind the others."""
+        return len(self._pending)
+
+    @property
     def watermark(self) -> int:
         """Event time through which every expected partition is complete."""
         return min(self._watermarks.values())
