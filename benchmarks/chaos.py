@@ -578,15 +578,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    with contextlib.ExitStack() as stack:
-        if args.log_dir:
-            args.log_dir.mkdir(parents=True, exist_ok=True)
-            log_dir = args.log_dir
-        else:
-            log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chaos-")))
-        result = run_chaos(args, log_dir)
+    # Ctrl-C and SIGTERM stop the run wherever it waits; the `finally` blocks on the way
+    # out stop every process it started and the broker.
+    previous = {s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with contextlib.ExitStack() as stack:
+            if args.log_dir:
+                args.log_dir.mkdir(parents=True, exist_ok=True)
+                log_dir = args.log_dir
+            else:
+                log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chaos-")))
+            result = run_chaos(args, log_dir)
+    except KeyboardInterrupt:
+        print("\ninterrupted; every process this run started has been stopped", file=sys.stderr)
+        return 130
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     print(format_table(result))
     if args.json:
         write_json(args.json, result)
