@@ -100,31 +100,24 @@ def worker(name: str, bootstrap: str, log_dir, started: float, scenario: str) ->
 def damage_the_newest_rotation_snapshot(bootstrap: str) -> int:
     """Write a snapshot of stage two whose body does not decompress, as the newest one
     (it names the one before as its previous); returns its input offset."""
-    universe = load_universe()
+    return asyncio.run(damage(bootstrap, fingerprint(load_universe(), 4)))
+
+
+async def damage(bootstrap: str, print_: str) -> int:
+    """:func:`damage_the_newest_rotation_snapshot` in one event loop."""
     store = SnapshotStore({"bootstrap_servers": bootstrap}, "rotation", 4)
-    good = next(iter(asyncio.run(newest(store))))
-    bad = Snapshot.of(
-        "rotation", 0, good.offset, fingerprint(universe, 4), b"damaged on purpose", 0
-    )
-    asyncio.run(write_and_close(store, bad))
-    assert bad.previous >= 0, "the damaged snapshot points back to the good one"
-    return bad.offset
-
-
-async def newest(store: SnapshotStore) -> list[Snapshot]:
-    out = []
-    async for snapshot in store.from_topic("rotation", 0):
-        out.append(snapshot)
-        break
-    assert out, "the killed worker should have written a snapshot of stage two"
-    return out
-
-
-async def write_and_close(store: SnapshotStore, snapshot: Snapshot) -> None:
     try:
-        await store.write(snapshot)
+        good = None
+        async for snapshot in store.from_topic("rotation", 0):
+            good = snapshot
+            break
+        assert good is not None, "the killed worker should have written a snapshot of stage two"
+        bad = Snapshot.of("rotation", 0, good.offset, print_, b"damaged on purpose", 0)
+        await store.write(bad)
     finally:
         await store.close()
+    assert bad.previous >= 0, "the damaged snapshot points back to the good one"
+    return bad.offset
 
 
 def wait_for_metrics(bootstrap: str, count: int) -> None:
