@@ -99,11 +99,13 @@ def register(
     async def rebuild(partition: int, first_offset: int) -> BarState:
         started = time.monotonic()
         found = await snapshots.restore(partition, first_offset)
+        origin = ""
         if found is not None:
             state = await recovery.resume(
                 found[0],
                 read_partition(client, TICKS.name, partition, found[1].offset + 1, first_offset),
             )
+            origin = f" ({found[1].origin})"
         else:
             state = await recovery.rebuild(
                 partition,
@@ -112,9 +114,10 @@ def register(
                 lambda start: read_partition(client, TICKS.name, partition, start, first_offset),
             )
         log.info(
-            "partition %d: state rebuilt from %s in %.2f s",
+            "partition %d: state rebuilt from %s%s in %.2f s",
             partition,
             state.rebuilt_from(),
+            origin,
             time.monotonic() - started,
         )
         return state

@@ -84,7 +84,10 @@ def register(
                 found[0],
                 read_partition(client, BARS.name, partition, found[1].offset + 1, first_offset),
             )
-            origin = f"the snapshot of offset {found[1].offset} and {count} bar messages"
+            origin = (
+                f"the snapshot of offset {found[1].offset} and {count} bar messages "
+                f"({found[1].origin})"
+            )
         else:
             stage, count = await recovery.rebuild(
                 read_partition(client, BARS.name, partition, 0, first_offset)

@@ -116,6 +116,8 @@ class Snapshot:
     created_us: int
     body: bytes
     previous: int = -1
+    origin: str = "topic"
+    """Where it was read: ``topic`` or ``local file`` (never written)."""
 
     @classmethod
     def of(

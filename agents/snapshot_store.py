@@ -174,6 +174,7 @@ class SnapshotStore:
         if snapshot is None or (snapshot.stage, snapshot.partition) != (stage, partition):
             log.warning("snapshot cache %s skipped: not a whole snapshot of it", path)
             return None
+        snapshot.origin = "local file"
         return snapshot
 
     async def from_topic(self, stage: str, partition: int) -> AsyncIterator[Snapshot]:

@@ -88,12 +88,15 @@ SNAPSHOTS = {
     "restart": {"EVERY_INTERVALS": "0", "EVERY_SECONDS": "0"},
     "snapshot": {"EVERY_INTERVALS": "15", "EVERY_SECONDS": "0"},
     "takeover": {"EVERY_INTERVALS": "15", "EVERY_SECONDS": "0"},
+    "local": {"EVERY_INTERVALS": "15", "EVERY_SECONDS": "0"},
 }
 
 
 def worker(name: str, bootstrap: str, log_dir, started: float, scenario: str) -> Child:
     env = {"KAFKA_BOOTSTRAP": bootstrap, "PYTHONUNBUFFERED": "1"}
     env |= {f"ROTATION__SNAPSHOTS__{k}": v for k, v in SNAPSHOTS[scenario].items()}
+    if scenario == "local":  # the same machine's cache, read before the topic
+        env["ROTATION__SNAPSHOTS__LOCAL_DIR"] = f'"{log_dir / "snapshots"}"'
     return Child(name, ["worker"], env, log_dir, None, started)
 
 
@@ -174,7 +177,7 @@ class SignalWatcher:
         return self.ids
 
 
-@pytest.mark.parametrize("scenario", ["restart", "snapshot", "takeover"])
+@pytest.mark.parametrize("scenario", ["restart", "snapshot", "local", "takeover"])
 def test_killed_worker_loses_no_state(tmp_path, reference, scenario):
     started = time.monotonic()
     with embedded_broker(log_path=tmp_path / "broker.log") as (bootstrap, _):
@@ -241,4 +244,13 @@ def test_killed_worker_loses_no_state(tmp_path, reference, scenario):
         assert "state rebuilt from the snapshot of offset" in restarted.replace(
             "rotation state rebuilt", ""
         )
+    if scenario == "local":
+        restarted = (tmp_path / "worker-c.log").read_text()
+        cache = tmp_path / "snapshots" / "rotation-snapshots"
+        assert sorted(p.name for p in cache.iterdir()) == [
+            *(f"bars-{p}.snapshot" for p in range(4)),
+            "rotation-0.snapshot",
+        ]
+        assert "bar messages (local file)" in restarted
+        assert restarted.count("tick messages (local file)") == 4
     print(logs[-3000:], file=sys.stderr)
