@@ -81,8 +81,8 @@ class StageSnapshots(Generic[S]):
         ``intervals`` intervals: take a snapshot if one is due. ``held``: intervals the
         state holds back (stage two's merger, while one tick partition is behind the
         others, as in a catch-up); more than :data:`HELD_LIMIT` defer the snapshot,
-        which would be large and slow, until they are let go, or until ten times the
-        intervals of a snapshot have passed."""
+        which would be large and slow, until they are let go, or until twice the intervals
+        of a snapshot have passed (so a restart never replays more than that)."""
         if not self.enabled:
             return
         due = self._due.setdefault(partition, _Due(since=time.monotonic()))
@@ -94,7 +94,7 @@ class StageSnapshots(Generic[S]):
         by_time = 0 < params.every_seconds <= now - due.since
         if not (due.first or by_count or by_time):
             return
-        if held > HELD_LIMIT and due.intervals < 10 * max(1, params.every_intervals):
+        if held > HELD_LIMIT and due.intervals < 2 * max(1, params.every_intervals):
             return
         running = self._writing.get(partition)
         if running is not None and not running.done():

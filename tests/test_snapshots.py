@@ -249,6 +249,8 @@ def test_when_snapshots_are_taken(tmp_path, recording: Recording) -> None:
         for offset in range(12, 25):
             await after(offset, held=50)  # due at 21, deferred
         await after(25, held=2)
+        for offset in range(26, 46):
+            await after(offset, held=50)  # due at 35, deferred up to twice the interval
 
     asyncio.run(run())
-    assert taken == [1, 11, 25]
+    assert taken == [1, 11, 25, 45]
