@@ -88,6 +88,10 @@ class SnapshotStore:
             )
             await producer.start()
             await committer.start()
+            # Every partition once: each (re)assignment logs the subscription.
+            committer.assign(
+                [TopicPartition(self.topic.name, p) for p in range(self.topic.partitions)]
+            )
             self._producer, self._committer = producer, committer
         return self._producer, self._committer
 
@@ -125,18 +129,14 @@ class SnapshotStore:
             first = (await sent[0]).offset
             for future in sent[1:]:
                 await future
-            tp = TopicPartition(self.topic.name, part)
-            committer.assign([tp])
-            await committer.commit({tp: first})
+            await committer.commit({TopicPartition(self.topic.name, part): first})
             self._previous[key] = first
         if self.local is not None:
             self._write_local(snapshot)
         return first
 
     async def _committed(self, consumer: AIOKafkaConsumer, part: int) -> int:
-        tp = TopicPartition(self.topic.name, part)
-        consumer.assign([tp])
-        offset = await consumer.committed(tp)
+        offset = await consumer.committed(TopicPartition(self.topic.name, part))
         return -1 if offset is None else offset
 
     def _file(self, stage: str, partition: int) -> Path:
