@@ -33,12 +33,16 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from aiokafka import AIOKafkaConsumer
 
 from benchmarks import options, stopping
-from benchmarks.raw import FETCH_BYTES, PARTITION_FETCH_BYTES
 from benchmarks.synthetic import Workload, make_workload, write_universe
-from benchmarks.worker import WorkerFailed, WorkerProcess, produce_frames, wait_for_commits
+from benchmarks.worker import (
+    WorkerFailed,
+    WorkerProcess,
+    produce_frames,
+    wait_for_commits,
+    watcher_consumer,
+)
 from rotation.broker import embedded_broker
 from streams.admin import ensure_topics
 from streams.codec import columnar_frame, encode
@@ -65,16 +69,8 @@ class MetricsWatcher:
 
     def __init__(self, bootstrap: str) -> None:
         self.first_at: dict[int, float] = {}  # interval end (µs) -> monotonic arrival
-        self.consumer = AIOKafkaConsumer(
-            DEFAULT_TOPICS.metrics.name,
-            bootstrap_servers=bootstrap,
-            client_id="bench-recovery-metrics",
-            group_id=None,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-            fetch_max_bytes=FETCH_BYTES,
-            max_partition_fetch_bytes=PARTITION_FETCH_BYTES,
-            fetch_max_wait_ms=20,
+        self.consumer = watcher_consumer(
+            bootstrap, DEFAULT_TOPICS.metrics.name, "bench-recovery-metrics"
         )
 
     async def wait_for(self, after_us: int, worker: WorkerProcess, timeout: float) -> float:

@@ -106,6 +106,22 @@ class WorkerProcess:
         return code
 
 
+def watcher_consumer(bootstrap: str, topic: str, client_id: str) -> AIOKafkaConsumer:
+    """A consumer of ``topic`` from its start, outside any group, for large batches
+    fetched at once: what the benchmarks' watchers read with."""
+    return AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_bytes=FETCH_BYTES,
+        max_partition_fetch_bytes=PARTITION_FETCH_BYTES,
+        fetch_max_wait_ms=20,
+    )
+
+
 class BarWatcher:
     """Reads ``rotation.bars`` and notes when every partition reached a watermark."""
 
@@ -116,17 +132,7 @@ class BarWatcher:
         self.frames = 0
         self.first_at: float | None = None
         self.timeline: list[tuple[float, dict[int, int]]] = []
-        self.consumer = AIOKafkaConsumer(
-            DEFAULT_TOPICS.bars.name,
-            bootstrap_servers=bootstrap,
-            client_id="bench-bar-watcher",
-            group_id=None,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-            fetch_max_bytes=FETCH_BYTES,
-            max_partition_fetch_bytes=PARTITION_FETCH_BYTES,
-            fetch_max_wait_ms=20,
-        )
+        self.consumer = watcher_consumer(bootstrap, DEFAULT_TOPICS.bars.name, "bench-bar-watcher")
 
     def complete(self) -> bool:
         return all(self.marks.get(p, -1) >= self.final for p in self.partitions)
