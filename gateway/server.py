@@ -2,7 +2,8 @@
 
 ``/ws`` is the websocket protocol of :mod:`gateway.messages` (one
 :class:`gateway.session.Session` per connection); ``/healthz`` and ``/metrics``
-(Prometheus text) answer plain HTTP on the same port.
+(Prometheus text) answer plain HTTP on the same port, and so does the browser
+dashboard at ``/`` (:mod:`gateway.static`) unless the settings turn it off.
 
 Fan-out: each message is encoded once, as JSON; for each subscriber whose filter
 keeps it, the message is handed to the connection's protocol and written at once, as
@@ -42,9 +43,11 @@ from gateway.messages import (
     Heartbeat,
     Shutdown,
 )
+from gateway.origins import origin_allowed
 from gateway.outbox import Outbox
 from gateway.session import Session, bearer_token_ok
 from gateway.settings import GatewaySettings
+from gateway.static import Dashboard
 from gateway.stats import CONTENT_TYPE, Stats
 from gateway.subscriptions import Entry, Matcher
 from streams.kafka import KafkaSecurity
@@ -101,6 +104,7 @@ class Gateway:
             metrics=topics.metrics,
             security=security,
         )
+        self.dashboard = Dashboard.load() if s.dashboard else None
         self.clients: set[Client] = set()
         self.per_address: Counter[str] = Counter()
         self.subscribers: dict[str, dict[Client, Matcher | None]] = {}
@@ -223,15 +227,26 @@ class Gateway:
             response = connection.respond(http.HTTPStatus.OK, self.prometheus())
             response.headers["Content-Type"] = CONTENT_TYPE
             return response
+        if self.dashboard is not None and (answer := self.dashboard.answer(request)):
+            return answer
+        where = "the dashboard at /, " if self.dashboard is not None else ""
         return connection.respond(
-            http.HTTPStatus.NOT_FOUND, "not found; websocket at /ws, also /healthz and /metrics\n"
+            http.HTTPStatus.NOT_FOUND,
+            f"not found; {where}websocket at /ws, also /healthz and /metrics\n",
         )
 
     def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
         s = self.settings
         address = connection.remote_address[0] if connection.remote_address else "?"
         refusal: tuple[http.HTTPStatus, str, str] | None = None
-        if not self.accepting:
+        origin = request.headers.get("Origin")
+        if not origin_allowed(origin, request.headers.get("Host"), s.allowed_origins):
+            refusal = (
+                http.HTTPStatus.FORBIDDEN,
+                "origin",
+                f"pages of {origin} may not open this websocket (see allowed_origins)\n",
+            )
+        elif not self.accepting:
             refusal = (http.HTTPStatus.SERVICE_UNAVAILABLE, "shutting_down", "shutting down\n")
         elif len(self.clients) >= s.max_connections:
             refusal = (
@@ -419,6 +434,15 @@ class Gateway:
         }
         return self.stats.render(gauges)
 
+    @property
+    def dashboard_url(self) -> str:
+        host = self.settings.host
+        if host in ("", "0.0.0.0", "::"):
+            host = "127.0.0.1"
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}/"
+
     # Lifecycle ------------------------------------------------------------------------
 
     async def serve(self, stop: asyncio.Future[int | None]) -> None:
@@ -446,6 +470,8 @@ class Gateway:
                 self.port = next(iter(server.sockets)).getsockname()[1]
                 log.info("gateway listening on ws://%s:%d/ws", s.host, self.port)
                 print(f"gateway listening on ws://{s.host}:{self.port}/ws", flush=True)
+                if self.dashboard is not None:
+                    print(f"dashboard at {self.dashboard_url}", flush=True)
                 either: set[asyncio.Future[Any]] = {reader, stop}
                 done, _ = await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
                 if reader in done:

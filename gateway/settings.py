@@ -10,6 +10,7 @@ the table.
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
@@ -90,10 +91,34 @@ class GatewaySettings:
     shutdown_timeout: float = field(
         default=5.0, metadata=_doc("seconds clients get to close after the shutdown notice")
     )
+    dashboard: bool = field(
+        default=True,
+        metadata=_doc("serve the browser dashboard at / (--no-dashboard: /ws, /healthz, /metrics)"),
+    )
+    allowed_origins: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "web origins, besides the dashboard's own, whose pages may open /ws, e.g. "
+            "https://desk.example.com (repeat the flag; * allows any)"
+        ),
+    )
 
     def __post_init__(self) -> None:
+        origins = self.allowed_origins
+        if isinstance(origins, str) or not all(isinstance(o, str) for o in origins):
+            raise ValueError(f"allowed_origins must be a list of origins, got {origins!r}")
+        object.__setattr__(self, "allowed_origins", tuple(origins))
+        for origin in origins:
+            if not valid_origin(origin):
+                raise ValueError(
+                    f"allowed_origins: {origin!r} is not an origin such as "
+                    "https://desk.example.com or http://127.0.0.1:8080 (scheme, host, "
+                    "optional port; no path), nor *"
+                )
         for f in fields(self):
             value = getattr(self, f.name)
+            if isinstance(value, bool):
+                continue
             may_be_zero = f.name in ("port", "max_connections_per_address", "flood_limit")
             if isinstance(value, int | float) and (value < 0 or (value == 0 and not may_be_zero)):
                 raise ValueError(f"{f.name} must be > 0, got {value}")
@@ -120,9 +145,37 @@ class GatewaySettings:
         return cls(**values)  # type: ignore[arg-type]  # argparse and the TOML give typed values; __post_init__ checks them
 
 
+_ORIGIN = re.compile(r"^https?://([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$")
+
+
+def valid_origin(origin: str) -> bool:
+    """``scheme://host[:port]`` as a browser sends it in ``Origin`` (RFC 6454), or ``*``."""
+    return origin == "*" or _ORIGIN.match(origin) is not None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """One flag per setting, with the default in its help."""
     for f in fields(GatewaySettings):
+        if f.name == "dashboard":
+            parser.add_argument(
+                "--no-dashboard",
+                dest="dashboard",
+                action="store_const",
+                const=False,
+                default=None,
+                help="do not serve the browser dashboard at / (/ws, /healthz, /metrics stay)",
+            )
+            continue
+        if f.name == "allowed_origins":
+            parser.add_argument(
+                "--allowed-origin",
+                dest="allowed_origins",
+                action="append",
+                default=None,
+                metavar="ORIGIN",
+                help=f.metadata["help"],
+            )
+            continue
         flag = "--" + f.name.replace("_", "-")
         kind = {"int": int, "float": float}.get(str(f.type).split(" ")[0], str)
         help_text = f.metadata["help"]

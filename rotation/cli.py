@@ -79,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--gateway-port", type=argtypes.port, default=8765, help="websocket port (default 8765)"
     )
     p.add_argument("--log-dir", default=".rotation/logs", help="where the processes' logs go")
+    p.add_argument(
+        "--no-dashboard",
+        dest="dashboard",
+        action="store_false",
+        help="the gateway serves no browser dashboard (it does at http://127.0.0.1:PORT/)",
+    )
 
     p = add("broker", "Run the embedded Tansu broker until interrupted.", cmd_broker)
     p.add_argument(

@@ -478,7 +478,8 @@ def _gateway(raw: dict[str, Any], root: _Table) -> dict[str, Any]:
     values = {}
     for key in table:
         default = fields[key].default
-        values[key] = _get(table, key, str if default is None else type(default), where)
+        kind = list if isinstance(default, tuple) else str if default is None else type(default)
+        values[key] = _get(table, key, kind, where)
     try:
         GatewaySettings(**values)
     except (TypeError, ValueError) as exc:

@@ -226,10 +226,11 @@ def _run_stack(
     config = ["--config", args.config] if args.config else []
     sim = ["--seed", str(args.seed), "--speed", str(args.speed)]
     sim += ["--then-speed", str(args.then_speed)]
+    dashboard = [] if getattr(args, "dashboard", True) else ["--no-dashboard"]
     # The gateway first: a subscriber is then never later than the first metrics.
     gateway = Child(
         "gateway",
-        ["gateway", "--port", str(args.gateway_port), *config],
+        ["gateway", "--port", str(args.gateway_port), *config, *dashboard],
         env,
         log_dir,
         echo,
@@ -244,6 +245,8 @@ def _run_stack(
     port = _wait_for_gateway(gateway, children)
     url = f"ws://127.0.0.1:{port}/ws"
     print(f"[up] gateway at {url}", flush=True)
+    if getattr(args, "dashboard", True):
+        print(f"[up] dashboard at http://127.0.0.1:{port}/ (open it in a browser)", flush=True)
 
     def watchdog() -> str | None:
         return next((p for c in children if (p := c.failed())), None)

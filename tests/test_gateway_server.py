@@ -506,9 +506,10 @@ async def test_bearer_header_auth(kafka):
 
 async def test_browser_style_client_authenticates_with_a_first_message(kafka):
     await produce(kafka, [make_signal(1)])
-    # What a browser sends: an Origin, no Authorization header.
+    # What a browser sends: an Origin, no Authorization header (a page of another origin
+    # than the gateway's own: it is in allowed_origins).
     async with (
-        running_gateway(kafka, token=TOKEN) as gateway,
+        running_gateway(kafka, token=TOKEN, allowed_origins=("http://127.0.0.1:3000",)) as gateway,
         connect(url_of(gateway), origin=Origin("http://127.0.0.1:3000")) as ws,
     ):
         assert (await recv(ws))["auth_required"] is True
