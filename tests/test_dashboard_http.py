@@ -179,3 +179,26 @@ async def test_no_dashboard_leaves_the_websocket_health_and_metrics(kafka):  # n
         assert (await asyncio.to_thread(get, gateway.port, "/healthz"))[0] == 200
         async with connect(url_of(gateway)) as ws:
             assert '"welcome"' in await asyncio.wait_for(ws.recv(), 30)
+
+
+def test_no_dashboard_flags_of_up_and_gateway():
+    import argparse
+
+    from rotation.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["up"]).dashboard is True
+    assert parser.parse_args(["up", "--no-dashboard"]).dashboard is False
+    gateway = parser.parse_args(
+        [
+            "gateway",
+            "--no-dashboard",
+            "--allowed-origin",
+            "https://a.example",
+            "--allowed-origin",
+            "*",
+        ]
+    )
+    settings = GatewaySettings.from_args(gateway)
+    assert settings.dashboard is False and settings.allowed_origins == ("https://a.example", "*")
+    assert GatewaySettings.from_args(argparse.Namespace()).dashboard is True
