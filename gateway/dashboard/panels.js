@@ -141,8 +141,12 @@
       const nhnl = h("td", "num");
       const mcc = h("td", "num");
       const thrust = h("td", "thrust");
-      tr.append(label, adCell, pct, nhnl, mcc, thrust);
-      return { tr, adv, unch, dec, adText, pct, nhnl, mcc, thrust };
+      const zweig = h("td", "num wide");
+      const trin = h("td", "num wide");
+      const upVol = h("td", "num wide");
+      const summation = h("td", "num wide");
+      tr.append(label, adCell, pct, nhnl, mcc, thrust, zweig, trin, upVol, summation);
+      return { tr, adv, unch, dec, adText, pct, nhnl, mcc, thrust, zweig, trin, upVol, summation };
     }
 
     fill(row, view) {
@@ -154,9 +158,13 @@
       row.dec.style.width = share(g.decliners);
       row.adText.textContent = `${g.advancers}/${g.decliners}`;
       row.adText.title = `${g.advancers} advancers, ${g.decliners} decliners, ${g.unchanged} unchanged`;
-      setSigned(row.pct, g.pct_above_sma, (v) => `${v >= 50 ? "▲" : "▼"} ${v.toFixed(1)}`, (v) => v - 50);
+      setSigned(row.pct, g.pct_above_sma, (v) => `${v > 50 ? "▲" : v < 50 ? "▼" : "="} ${v.toFixed(1)}`, (v) => v - 50);
       setSigned(row.nhnl, g.nh_nl, (v) => F.signed(v, 0), (v) => v);
       setSigned(row.mcc, g.mcclellan_oscillator, (v) => F.signed(v, 1), (v) => v);
+      row.zweig.textContent = F.num(g.zweig_ema, 3);
+      row.trin.textContent = F.num(g.trin, 2);
+      row.upVol.textContent = typeof g.up_volume_pct === "number" ? `${(100 * g.up_volume_pct).toFixed(1)}%` : "–";
+      setSigned(row.summation, g.summation_index, (v) => F.signed(v, 0), (v) => v);
       if (view.thrustBars === null) {
         row.thrust.textContent = "–";
         row.thrust.dataset.dir = "none";
@@ -250,7 +258,9 @@
       subject.append(h("span", "mark", marker(up)), ` ${plainSubject(s.subject)}`);
       subject.title = `${s.subject}: ${words(s.direction)}`;
       const score = h("td", "num score", s.score.toFixed(1));
-      const summary = h("td", "summary", s.summary);
+      // The summary repeats the subject first ("pair:XLK/SPY: ..."): shown once.
+      const prefix = `${s.subject}: `;
+      const summary = h("td", "summary", s.summary.startsWith(prefix) ? s.summary.slice(prefix.length) : s.summary);
       summary.title = s.summary;
       tr.append(time, kind, subject, score, summary);
       this.rows.set(s.id, tr);

@@ -148,11 +148,9 @@
         node.point.setAttribute("data-quadrant", quadrant);
         node.point.classList.toggle("provisional", rrg.provisional === true);
         node.point.setAttribute("aria-label", `${item.label}: ${quadrant}${rrg.provisional ? " (provisional)" : ""}, RS-Ratio ${rrg.rs_ratio.toFixed(2)}, RS-Momentum ${rrg.rs_momentum.toFixed(2)}`);
-        node.label.setAttribute("x", (cx + 7).toFixed(1));
-        node.label.setAttribute("y", (cy - 5).toFixed(1));
         node.label.setAttribute("data-quadrant", quadrant);
         node.label.textContent = item.label;
-        positions.push([item.subject, cx, cy]);
+        positions.push([item.subject, cx, cy, node.label, item.label]);
       }
       for (const [subject, node] of this.nodes) {
         if (seen.has(subject)) continue;
@@ -161,10 +159,39 @@
         node.label.remove();
         this.nodes.delete(subject);
       }
+      this.placeLabels(positions, w, h);
       this.arrange(positions);
       if (items.length && !R.rrgMarked) {
         R.rrgMarked = true;
         performance.mark("rotation:first-rrg-point");
+      }
+    }
+
+    /** Each label beside its point where it overlaps no other label or point (the
+     * first free of six places, in the graph's order); a label with no free place is
+     * hidden (its point still shows every figure on hover or focus). */
+    placeLabels(positions, w, h) {
+      const CHAR = 6.1;
+      const boxes = positions.map(([, x, y]) => [x - 5, y - 5, x + 5, y + 5]);
+      const clear = (b) => b[0] >= 0 && b[2] <= w && b[1] >= 0 && b[3] <= h &&
+        !boxes.some((o) => b[0] < o[2] && b[2] > o[0] && b[1] < o[3] && b[3] > o[1]);
+      for (const [, x, y, label, text] of positions) {
+        const tw = text.length * CHAR + 2;
+        const places = [
+          [x + 7, y - 4, "start", [x + 6, y - 13, x + 7 + tw, y - 2]],
+          [x + 7, y + 12, "start", [x + 6, y + 3, x + 7 + tw, y + 14]],
+          [x - 7, y - 4, "end", [x - 7 - tw, y - 13, x - 6, y - 2]],
+          [x - 7, y + 12, "end", [x - 7 - tw, y + 3, x - 6, y + 14]],
+          [x, y - 8, "middle", [x - tw / 2, y - 17, x + tw / 2, y - 6]],
+          [x, y + 17, "middle", [x - tw / 2, y + 7, x + tw / 2, y + 18]],
+        ];
+        const place = places.find((p) => clear(p[3]));
+        label.classList.toggle("crowded", place === undefined);
+        if (place === undefined) continue;
+        label.setAttribute("x", place[0].toFixed(1));
+        label.setAttribute("y", place[1].toFixed(1));
+        label.setAttribute("text-anchor", place[2]);
+        boxes.push(place[3]);
       }
     }
 
