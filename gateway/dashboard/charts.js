@@ -134,7 +134,7 @@
       this.container = container;
       this.select = select;
       this.charts = new Map();
-      this.optionsKey = "";
+      this.optionsKey = null;
     }
 
     wanted(state) {

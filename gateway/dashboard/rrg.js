@@ -168,7 +168,7 @@
     }
 
     /** Each label beside its point where it overlaps no other label or point (the
-     * first free of six places, in the graph's order); a label with no free place is
+     * first free of ten places, in the graph's order); a label with no free place is
      * hidden (its point still shows every figure on hover or focus). */
     placeLabels(positions, w, h) {
       const CHAR = 6.1;
@@ -184,6 +184,10 @@
           [x - 7, y + 12, "end", [x - 7 - tw, y + 3, x - 6, y + 14]],
           [x, y - 8, "middle", [x - tw / 2, y - 17, x + tw / 2, y - 6]],
           [x, y + 17, "middle", [x - tw / 2, y + 7, x + tw / 2, y + 18]],
+          [x + 7, y - 16, "start", [x + 6, y - 25, x + 7 + tw, y - 14]],
+          [x - 7, y - 16, "end", [x - 7 - tw, y - 25, x - 6, y - 14]],
+          [x + 7, y + 24, "start", [x + 6, y + 15, x + 7 + tw, y + 26]],
+          [x - 7, y + 24, "end", [x - 7 - tw, y + 15, x - 6, y + 26]],
         ];
         const place = places.find((p) => clear(p[3]));
         label.classList.toggle("crowded", place === undefined);
