@@ -21,8 +21,13 @@
     const rrgSectors = new R.rrg.RRG($("rrg-sectors"));
     const log = new R.panels.SignalLog($("signal-log"), {
       text: $("filter-text"), kind: $("filter-kind"), level: $("filter-level"), count: $("signal-count"),
-    }, () => invalidate());
-    $("rs-pair").addEventListener("change", () => invalidate());
+    }, () => {
+      // A filter the user changed applies at once, not with the next batched redraw.
+      try { log.render(state); } catch (e) { console.warn("rotation: the signal log could not be drawn", e); }
+    });
+    $("rs-pair").addEventListener("change", () => {
+      try { charts.render(state); } catch (e) { console.warn("rotation: the charts could not be drawn", e); }
+    });
 
     // Redraws ----------------------------------------------------------------------
     let drawnVersion = -1;
