@@ -114,7 +114,7 @@ async def open_page(
     watch = Watch()
     page.on("console", watch.console)
     page.on("pageerror", lambda exc: watch.errors.append(f"uncaught: {exc}"))
-    page.on("response", watch.responses.append)
+    page.on("response", lambda response: watch.responses.append(response))
     await page.goto(url)
     return page, watch
 
