@@ -441,3 +441,36 @@ async def test_screenshots_of_the_great_rotation_match_the_stored_ones(
                 path = check_screenshot(name, png)
                 print(f"{name}: {path}")
                 assert_clean(watch)
+
+
+async def test_a_refused_resume_is_told_and_no_signal_shows_twice(tmp_path: Path) -> None:
+    """The gateway goes away (1001); the one that comes back keeps only the last two
+    signals, so it cannot resume the page: the page says so, takes the fresh snapshot
+    and still shows each signal once."""
+    from rotation.broker import embedded_broker
+    from streams.admin import ensure_topics
+    from tests.test_gateway_server import running_gateway
+
+    port = free_port()
+    with embedded_broker() as (bootstrap, _proc):
+        await ensure_topics(bootstrap)
+        await produce(bootstrap, [make_signal(i) for i in range(1, 4)])
+        async with launched() as browser:
+            async with running_gateway(bootstrap, port=port) as gateway:
+                page, watch = await open_page(browser, f"http://127.0.0.1:{gateway.port}/")
+                await wait_for(
+                    page, "() => document.querySelectorAll('#signal-log tr.signal').length == 3"
+                )
+            await page.wait_for_selector("#notice[data-kind=shutdown]", timeout=WAIT)
+            assert "went away" in await page.inner_text("#notice")
+            await produce(bootstrap, [make_signal(i) for i in range(4, 11)])
+            async with running_gateway(bootstrap, port=port, keep_signals=2):
+                await page.wait_for_selector("#notice[data-kind=resume_refused]", timeout=WAIT)
+                await page.wait_for_selector("#status[data-state=live]", timeout=WAIT)
+                await wait_for(
+                    page, "() => document.querySelectorAll('#signal-log tr.signal').length == 5"
+                )
+                shown = [r["id"] for r in await rows(page)]
+                assert_clean(watch, gateway_down_at=f"ws://127.0.0.1:{port}/ws")
+    expected = {make_signal(i).id for i in (1, 2, 3, 9, 10)}
+    assert len(shown) == len(set(shown)) and set(shown) == expected
