@@ -19,7 +19,7 @@ import gzip
 import hashlib
 import http
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import formatdate
 from importlib import resources
 from pathlib import PurePosixPath
@@ -85,8 +85,9 @@ class Dashboard:
             digest = hashlib.sha256(body).hexdigest()[:HASH_CHARS]
             stem = name[: len(name) - len(suffix)] if suffix else name
             hashed[name] = f"{stem}.{digest}{suffix}"
-            self.assets["/" + hashed[name]] = _asset(name, body, digest, IMMUTABLE)
-            self.assets["/" + name] = _asset(name, body, digest, REVALIDATE)
+            asset = _asset(name, body, digest, IMMUTABLE)
+            self.assets["/" + hashed[name]] = asset
+            self.assets["/" + name] = replace(asset, cache_control=REVALIDATE)
         index = _REFERENCE.sub(
             lambda m: f'{m["attr"]}="{hashed.get(m["path"], m["path"])}"',
             files[INDEX].decode("utf-8"),

@@ -11,7 +11,6 @@ market data is absent. Every wait has a generous limit that only stops a hung te
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import re
@@ -21,7 +20,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,12 +30,12 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from playwright.async_api import Page
 
-from rotation import processes
+from gateway.server import Gateway
 from streams.probe import free_port
 from streams.records import Signal
 from streams.topics import DEFAULT_TOPICS
 from tests.browser import ARTIFACTS, Watch, check_screenshot, launched, open_page
-from tests.helpers import wait_for_port
+from tests.test_gateway_restart import gateway_process
 from tests.test_gateway_server import make_signal, produce
 
 WAIT = 120_000  # ms; a guard against a hung test on a busy machine, not a speed requirement
@@ -110,27 +109,6 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
             proc.kill()
             proc.wait()
         reader.join(10)
-
-
-@contextlib.asynccontextmanager
-async def gateway_process(
-    bootstrap: str, port: int, log: Path, *extra: str
-) -> AsyncIterator[subprocess.Popen[bytes]]:
-    """``rotation gateway`` with a token; stopped with SIGTERM (1012, restarting)."""
-    with open(log, "ab") as out:
-        proc = processes.spawn(
-            processes.rotation_command(
-                "gateway", "--port", str(port), "--heartbeat-interval", "1", *extra
-            ),
-            env={"KAFKA_BOOTSTRAP": bootstrap, "ROTATION_GATEWAY_TOKEN": TOKEN},
-            stdout=out,
-            stderr=out,
-        )
-        try:
-            await asyncio.to_thread(wait_for_port, port, log=log)
-            yield proc
-        finally:
-            await asyncio.to_thread(processes.stop, proc)
 
 
 def health(port: int) -> dict[str, Any]:
@@ -284,7 +262,7 @@ async def test_the_page_resumes_across_a_gateway_restart_with_every_signal_once(
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     async with launched() as browser:
-        async with gateway_process(up.bootstrap, port, tmp_path / "gateway-1.log"):
+        async with gateway_process(up.bootstrap, port, tmp_path / "gateway-1.log", TOKEN):
             page, watch = await open_page(browser, url)
             await page.wait_for_selector("#status[data-state=auth]", timeout=WAIT)
             await page.fill("#auth-token", "wrong")
@@ -299,7 +277,7 @@ async def test_the_page_resumes_across_a_gateway_restart_with_every_signal_once(
         # While the gateway is down: a signal the page has not seen (and the worker's).
         missed = make_signal(int(time.time()), subject="pair:XLI/SPY", summary="missed")
         await produce(up.bootstrap, [missed])
-        async with gateway_process(up.bootstrap, port, tmp_path / "gateway-2.log"):
+        async with gateway_process(up.bootstrap, port, tmp_path / "gateway-2.log", TOKEN):
             await page.wait_for_selector(f"tr.signal[data-id='{missed.id}']", timeout=WAIT)
             assert await page.is_hidden("#auth-form") or not await page.query_selector(
                 "#status[data-state=auth]"
@@ -380,6 +358,17 @@ async def produce_raw(bootstrap: str, records: list[tuple[str, bytes]]) -> None:
         await producer.stop()
 
 
+async def holds_heads(page: Page, gateway: Gateway) -> None:
+    """Wait until the page holds each channel up to the gateway's head at this moment."""
+    heads = {f: gateway.history.head(f).seq for f in ("signals", "metrics")}
+    await wait_for(
+        page,
+        "h => window.Rotation.position('metrics').seq >= h.metrics"
+        " && window.Rotation.position('signals').seq >= h.signals",
+        heads,
+    )
+
+
 async def test_screenshots_of_the_great_rotation_match_the_stored_ones(
     great_rotation: list[tuple[str, bytes]],
 ) -> None:
@@ -408,27 +397,15 @@ async def test_screenshots_of_the_great_rotation_match_the_stored_ones(
                 await page.wait_for_selector("#status[data-state=live]", timeout=WAIT)
             for start in range(0, len(great_rotation), 400):
                 await produce_raw(bootstrap, great_rotation[start : start + 400])
-                heads = {f: gateway.history.head(f).seq for f in ("signals", "metrics")}
                 for _, page, _ in pages:
-                    await wait_for(
-                        page,
-                        "h => window.Rotation.position('metrics').seq >= h.metrics"
-                        " && window.Rotation.position('signals').seq >= h.signals",
-                        heads,
-                    )
+                    await holds_heads(page, gateway)
             async with asyncio.timeout(WAIT / 1000):
                 while gateway.history.head("metrics").seq < sum(
                     t == DEFAULT_TOPICS.metrics.name for t, _ in great_rotation
                 ):
                     await asyncio.sleep(0.05)
-            heads = {f: gateway.history.head(f).seq for f in ("signals", "metrics")}
             for name, page, watch in pages:
-                await wait_for(
-                    page,
-                    "h => window.Rotation.position('metrics').seq >= h.metrics"
-                    " && window.Rotation.position('signals').seq >= h.signals",
-                    heads,
-                )
+                await holds_heads(page, gateway)
                 await page.wait_for_selector("#rrg-sectors .rrg-point", timeout=WAIT)
                 await page.evaluate("() => window.Rotation.settled()")
                 png = await page.screenshot(

@@ -22,15 +22,15 @@ TOKEN = "restart-token"
 
 @contextlib.asynccontextmanager
 async def gateway_process(
-    bootstrap: str, port: int, log: Path
+    bootstrap: str, port: int, log: Path, token: str = TOKEN
 ) -> AsyncIterator[subprocess.Popen[bytes]]:
-    """The gateway as a process. Waiting for it (its port, its exit) happens in a thread:
-    the client in this event loop must go on answering, above all the close handshake
-    of the gateway's shutdown."""
+    """The gateway as a process, with ``token``; stopped with SIGTERM (1012, restarting).
+    Waiting for it (its port, its exit) happens in a thread: the client in this event
+    loop must go on answering, above all the close handshake of the gateway's shutdown."""
     with open(log, "ab") as out:
         proc = processes.spawn(
             processes.rotation_command("gateway", "--port", str(port), "--heartbeat-interval", "1"),
-            env={"KAFKA_BOOTSTRAP": bootstrap, "ROTATION_GATEWAY_TOKEN": TOKEN},
+            env={"KAFKA_BOOTSTRAP": bootstrap, "ROTATION_GATEWAY_TOKEN": token},
             stdout=out,
             stderr=out,
         )
