@@ -167,6 +167,30 @@ async def received(page: Page) -> list[dict[str, Any]]:
     return await page.evaluate("() => window.Rotation.received.slice()")
 
 
+async def record_notices(page: Page) -> None:
+    """Keep every notice the page shows, in ``window.noticesSeen``: a later one (a
+    reconnect refused while the gateway is down) may replace it before a test looks."""
+    await page.evaluate(
+        """() => {
+            const notice = document.getElementById("notice");
+            window.noticesSeen = [];
+            new MutationObserver(() => window.noticesSeen.push(
+                {kind: notice.dataset.kind, text: notice.textContent}
+            )).observe(notice, {attributes: true, childList: true, characterData: true,
+                                subtree: true});
+        }"""
+    )
+
+
+async def notice_seen(page: Page, kind: str) -> str:
+    """The text of the first notice of ``kind`` since :func:`record_notices`."""
+    return await wait_for(
+        page,
+        "k => { const n = window.noticesSeen.find(n => n.kind === k); return n && n.text; }",
+        kind,
+    )
+
+
 def assert_clean(watch: Watch, gateway_down_at: str | None = None) -> None:
     """No console error, but Chromium's own line for each connection attempt while the
     gateway at ``gateway_down_at`` was down (the page cannot silence it)."""
@@ -267,13 +291,14 @@ async def test_the_page_resumes_across_a_gateway_restart_with_every_signal_once(
             await page.wait_for_selector("#status[data-state=auth]", timeout=WAIT)
             await page.fill("#auth-token", "wrong")
             await page.press("#auth-token", "Enter")
+            await record_notices(page)
             await page.wait_for_selector("#notice[data-kind=unauthorized]", timeout=WAIT)
             await page.wait_for_selector("#status[data-state=auth]", timeout=WAIT)
             await page.fill("#auth-token", TOKEN)
             await page.press("#auth-token", "Enter")
             await page.wait_for_selector("#status[data-state=live]", timeout=WAIT)
             await wait_for(page, "() => window.Rotation.received.length >= 1")
-        await page.wait_for_selector("#notice[data-kind=shutdown]", timeout=WAIT)
+        await notice_seen(page, "shutdown")
         # While the gateway is down: a signal the page has not seen (and the worker's).
         missed = make_signal(int(time.time()), subject="pair:XLI/SPY", summary="missed")
         await produce(up.bootstrap, [missed])
@@ -438,11 +463,11 @@ async def test_a_refused_resume_is_told_and_no_signal_shows_twice(tmp_path: Path
                 await wait_for(
                     page, "() => document.querySelectorAll('#signal-log tr.signal').length == 3"
                 )
-            await page.wait_for_selector("#notice[data-kind=shutdown]", timeout=WAIT)
-            assert "went away" in await page.inner_text("#notice")
+                await record_notices(page)
+            assert "went away" in await notice_seen(page, "shutdown")
             await produce(bootstrap, [make_signal(i) for i in range(4, 11)])
             async with running_gateway(bootstrap, port=port, keep_signals=2):
-                await page.wait_for_selector("#notice[data-kind=resume_refused]", timeout=WAIT)
+                await notice_seen(page, "resume_refused")
                 await page.wait_for_selector("#status[data-state=live]", timeout=WAIT)
                 await wait_for(
                     page, "() => document.querySelectorAll('#signal-log tr.signal').length == 5"
